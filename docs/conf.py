@@ -1,0 +1,88 @@
+"""Sphinx configuration of nnbook: MyST chapters, a sphinx-gallery of experiments, furo."""
+
+from __future__ import annotations
+
+import os
+
+import nnbook
+
+project = "nnbook"
+author = "The nnbook authors"
+copyright = "2026, The nnbook authors"
+release = version = nnbook.__version__
+
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx_gallery.gen_gallery",
+    "sphinx_design",
+    "sphinx_copybutton",
+    "sphinxcontrib.bibtex",
+    "nnbook.sphinxext",
+]
+
+# --- Sources -------------------------------------------------------------------------------------------------------
+# sphinx-gallery writes a notebook next to each example page; myst_nb would read those as sources too.
+exclude_patterns = ["_build", "auto_gallery/**/*.ipynb", "**.ipynb_checkpoints", "README.md"]
+templates_path = ["_templates"]
+numfig = True
+nitpicky = True
+# Types of other libraries in signatures and numpydoc type lines have no inventory offline; our own must resolve.
+nitpick_ignore_regex = [(r"py:(class|obj|data|func|meth|attr|mod|exc)", r"(?!nnbook\b).*")]
+
+# --- MyST ----------------------------------------------------------------------------------------------------------
+myst_enable_extensions = ["dollarmath", "amsmath", "substitution", "colon_fence", "deflist"]
+myst_heading_anchors = 3
+myst_dmath_double_inline = True
+nb_execution_mode = "off"  # the gallery runs the code; chapters are narrative
+
+# Two examples run at once, one per core, each with one BLAS/OpenMP thread: threaded BLAS on busy cores spins
+# and can be 20x slower. Worker processes inherit these before they import numpy or torch.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+# --- The gallery: one folder per chapter, in the order of the book ------------------------------------------------
+CHAPTER_GALLERIES = ["double_descent", "gradients", "expressivity", "data_movement"]
+sphinx_gallery_conf = {
+    "examples_dirs": ["../gallery"],
+    "gallery_dirs": ["auto_gallery"],
+    "filename_pattern": r"/plot_",
+    "subsection_order": [f"../gallery/{name}" for name in CHAPTER_GALLERIES],
+    "within_subsection_order": "FileNameSortKey",
+    "doc_module": ("nnbook",),
+    "backreferences_dir": "backreferences",
+    "reference_url": {"nnbook": None},
+    "reset_modules": ("matplotlib", "nnbook.sphinxext.reset_seeds"),
+    "reset_modules_order": "before",
+    "download_all_examples": True,
+    "remove_config_comments": True,
+    "min_reported_time": 0,
+    "abort_on_example_error": False,  # run every example, then fail the build naming each one that raised
+    "only_warn_on_example_error": False,
+    "show_memory": False,
+    "write_computation_times": True,
+    "parallel": 2,
+}
+
+# --- API reference ---------------------------------------------------------------------------------------------------
+autosummary_generate = True
+autodoc_typehints = "signature"
+autodoc_member_order = "bysource"
+napoleon_google_docstring = False
+napoleon_numpy_docstring = True
+napoleon_use_rtype = False
+
+# --- Citations -------------------------------------------------------------------------------------------------------
+bibtex_bibfiles = ["references.bib"]
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
+
+# --- HTML ------------------------------------------------------------------------------------------------------------
+html_theme = "furo"
+html_title = "nnbook: deep neural networks, executed"
+html_static_path = ["_static"]
+html_last_updated_fmt = None
+copybutton_exclude = ".linenos, .gp, .go"

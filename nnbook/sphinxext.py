@@ -1,0 +1,193 @@
+"""Sphinx extension: the build's recorded numbers, tables and claims in the prose.
+
+Gallery scripts record results through :mod:`nnbook.book`; this extension
+points them at a results folder of the build and reads them back:
+
+- the role ``{value}`chapter/key``` inserts a recorded number (or a claim's
+  measured value) and registers the result file as a dependency of the page,
+  so the page is re-read exactly when that number changes;
+- the directive ``results-table`` includes a saved table;
+- the directive ``claims-list`` renders every claim of the book with its value
+  and the example that checks it.
+
+An unknown name is an error: it is reported with its location and fails the
+build, instead of leaving a blank in the text.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.addnodes import pending_xref
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective, SphinxRole
+
+from nnbook import book
+
+logger = logging.getLogger(__name__)
+CLAIMS_DOC_KEY = "nnbook_claims_docs"
+MISSING_KEY = "nnbook_missing"
+
+
+def results_folder(app: Sphinx) -> Path:
+    """The results folder: ``nnbook_results_dir`` from the configuration, relative to the source folder."""
+    return Path(app.srcdir, app.config.nnbook_results_dir)
+
+
+def _missing_is_error(config) -> bool:
+    """Missing results are errors unless the build skips running the gallery."""
+    return str(config.plot_gallery).lower() not in {"0", "false"}
+
+
+def _report_missing(directive_or_role, kind: str, name: str) -> None:
+    env = directive_or_role.env
+    location = directive_or_role.get_location()
+    message = f"unknown nnbook {kind} {name!r}: no gallery script recorded it"
+    if _missing_is_error(env.config):
+        logger.error(message, location=location, type="nnbook", subtype=kind)
+        getattr(env, MISSING_KEY).append(f"{location}: {message}")
+    else:
+        logger.info(message + " (gallery not executed in this build)", location=location)
+
+
+class ValueRole(SphinxRole):
+    """``{value}`chapter/key``` -> the recorded, formatted number."""
+
+    def run(self):
+        name = self.text.strip()
+        folder = results_folder(self.env.app)
+        for kind, field in (("value", "text"), ("claim", "value_text")):
+            data = book.load(folder, name, kind)
+            if data is not None:
+                self.env.note_dependency(str(book.result_path(folder, name, kind + ".json")))
+                node = nodes.inline(data[field], data[field], classes=["nnbook-value"])
+                return [node], []
+        _report_missing(self, "value", name)
+        return [nodes.literal(name, f"⟨{name}⟩")], []
+
+
+class ResultsTable(SphinxDirective):
+    """Include a table saved with :func:`nnbook.book.save_table`."""
+
+    required_arguments = 1
+    option_spec = {"caption": directives.unchanged, "name": directives.unchanged}
+
+    def run(self):
+        name = self.arguments[0]
+        path = book.result_path(results_folder(self.env.app), name, "csv")
+        if not path.is_file():
+            _report_missing(self, "table", name)
+            return [nodes.paragraph(text=f"⟨table {name}⟩")]
+        self.env.note_dependency(str(path))
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+        header, body = rows[0], rows[1:]
+        table = self._table(header, body)
+        if "caption" in self.options:
+            table.insert(0, nodes.title(text=self.options["caption"]))
+        if "name" in self.options:
+            self.add_name(table)
+        return [table]
+
+    @staticmethod
+    def _table(header: list[str], body: list[list[str]]) -> nodes.table:
+        table = nodes.table(classes=["nnbook-table"])
+        group = nodes.tgroup(cols=len(header))
+        table += group
+        for _ in header:
+            group += nodes.colspec(colwidth=1)
+        for section, rows in ((nodes.thead(), [header]), (nodes.tbody(), body)):
+            for cells in rows:
+                row = nodes.row()
+                for cell in cells:
+                    entry = nodes.entry()
+                    entry += nodes.paragraph(text=cell)
+                    row += entry
+                section += row
+            group += section
+        return table
+
+
+class ClaimsList(SphinxDirective):
+    """A table of every claim in the results folder: name, statement, value, example."""
+
+    def run(self):
+        folder = results_folder(self.env.app)
+        getattr(self.env, CLAIMS_DOC_KEY).add(self.env.docname)
+        claims = book.all_claims(folder) if folder.is_dir() else []
+        if not claims:
+            if _missing_is_error(self.env.config):
+                raise self.error("no claims were recorded: did the gallery run?")
+            return [nodes.paragraph(text="The gallery was not executed in this build, so no claims were checked.")]
+        for claim in claims:
+            self.env.note_dependency(str(book.result_path(folder, claim["name"], "claim.json")))
+        header = ["Claim", "Statement", "Measured", "Holds", "Checked in"]
+        table = ResultsTable._table(header, [[""] * len(header) for _ in claims])
+        gallery_dir = self.env.config.nnbook_gallery_dir
+        for claim, row in zip(claims, table.traverse(nodes.tbody)[0].children, strict=True):
+            cells = [entry.children[0] for entry in row.children]
+            cells[0] += nodes.literal(text=claim["name"])
+            cells[1] += nodes.Text(claim["text"])
+            cells[2] += nodes.Text(claim["value_text"])
+            cells[3] += nodes.Text("yes" if claim["holds"] else "NO")
+            source = claim["source"]
+            if source:
+                target = f"/{gallery_dir}/{source.removesuffix('.py')}"
+                cells[4] += pending_xref(
+                    "", nodes.inline(text=source), refdomain="std", reftype="doc",
+                    reftarget=target, refexplicit=True, refdoc=self.env.docname, refwarn=True,
+                )
+        return [table]
+
+
+def _set_results_env(app: Sphinx) -> None:
+    """Point :mod:`nnbook.book` at the results folder before the gallery runs."""
+    folder = results_folder(app)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ[book.RESULTS_ENV] = str(folder)
+    setattr(app.env, MISSING_KEY, [])
+    if not hasattr(app.env, CLAIMS_DOC_KEY):
+        setattr(app.env, CLAIMS_DOC_KEY, set())
+
+
+def _claims_always_outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
+    """The claims page lists every claim, including new ones: re-read it each build."""
+    return sorted(getattr(env, CLAIMS_DOC_KEY, set()) - set(removed))
+
+
+def _fail_on_missing(app: Sphinx, exception: Exception | None) -> None:
+    missing = getattr(app.env, MISSING_KEY, []) if app.env else []
+    if exception is None and missing:
+        raise ExtensionError("unresolved nnbook results:\n  " + "\n  ".join(missing))
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_config_value("nnbook_results_dir", "auto_gallery/_results", "env")
+    app.add_config_value("nnbook_gallery_dir", "auto_gallery", "env")
+    app.connect("builder-inited", _set_results_env, priority=100)
+    app.connect("env-get-outdated", _claims_always_outdated)
+    app.connect("build-finished", _fail_on_missing)
+    app.add_role("value", ValueRole())
+    app.add_directive("results-table", ResultsTable)
+    app.add_directive("claims-list", ClaimsList)
+    app.add_css_file("nnbook.css")
+    return {"version": "0.1", "parallel_read_safe": False, "parallel_write_safe": True}
+
+
+def reset_seeds(gallery_conf: dict, fname: str) -> None:
+    """sphinx-gallery ``reset_modules`` hook: every example starts from the same global state.
+
+    The book's code seeds explicitly; this only makes sure that no example can
+    depend on the random state another example left behind.
+    """
+    import numpy as np
+    import torch
+
+    np.random.seed(0)  # noqa: NPY002 - resetting legacy global state, not using it
+    torch.manual_seed(0)
