@@ -42,7 +42,7 @@ def results_folder(app: Sphinx) -> Path:
 
 def _missing_is_error(config) -> bool:
     """Missing results are errors unless the build skips running the gallery."""
-    return str(config.plot_gallery).lower() not in {"0", "false"}
+    return str(getattr(config, "plot_gallery", True)).lower() not in {"0", "false"}
 
 
 def _report_missing(directive_or_role, kind: str, name: str) -> None:

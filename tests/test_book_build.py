@@ -1,0 +1,102 @@
+"""Build the whole book from a clean copy, as ``nox -s docs`` does, and check what came out."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATED = ("_build", "auto_gallery", "generated", "backreferences", "sg_execution_times.rst", "sg_api_usage.rst")
+pytestmark = pytest.mark.book
+
+
+def _noxfile_sphinx_args() -> list[str]:
+    """The flags of the docs session, read from noxfile.py so the test builds exactly like it."""
+    text = (ROOT / "noxfile.py").read_text()
+    match = re.search(r"^SPHINX_ARGS = (\[.*\])", text, flags=re.M)
+    assert match, "noxfile.py must define SPHINX_ARGS"
+    return eval(match.group(1))  # a literal list of strings
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    """A clean copy of docs/ and gallery/ built into html/; returns (src, html, log)."""
+    work = tmp_path_factory.mktemp("book")
+    shutil.copytree(ROOT / "docs", work / "docs", ignore=shutil.ignore_patterns(*GENERATED))
+    shutil.copytree(ROOT / "gallery", work / "gallery", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env.pop("NNBOOK_RESULTS_DIR", None)
+    cmd = [sys.executable, "-m", "sphinx", *_noxfile_sphinx_args(), "docs", "html"]
+    proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, check=False)
+    log = proc.stdout + proc.stderr
+    (work / "build.log").write_text(log)
+    assert proc.returncode == 0, f"book build failed (log in {work / 'build.log'}):\n{log[-6000:]}"
+    return work / "docs", work / "html", log
+
+
+def test_zero_warnings(build):
+    _, _, log = build
+    warnings = [line for line in log.splitlines() if re.search(r"\bWARNING\b|\bERROR\b", line)]
+    assert warnings == []
+    assert "build succeeded" in log
+
+
+def test_every_chapter_page_exists(build):
+    src, html, _ = build
+    chapters = sorted(p.stem for p in (src / "chapters").glob("*.md"))
+    assert chapters, "the book has no chapters"
+    index = (src / "index.md").read_text()
+    for chapter in chapters:
+        assert f"chapters/{chapter}" in index, f"{chapter} is not in the table of contents"
+        assert (html / "chapters" / f"{chapter}.html").is_file()
+
+
+def test_every_gallery_example_executed(build):
+    src, html, _ = build
+    scripts = sorted((ROOT / "gallery").glob("*/plot_*.py"))
+    assert scripts
+    times = (src / "sg_execution_times.rst").read_text()
+    for script in scripts:
+        chapter, stem = script.parent.name, script.stem
+        page = html / "auto_gallery" / chapter / f"{stem}.html"
+        assert page.is_file(), f"no page for {chapter}/{stem}"
+        assert f"sphx_glr_auto_gallery_{chapter}_{stem}.py" in times, f"{chapter}/{stem} did not run"
+        text = page.read_text()
+        assert "Traceback" not in text and "sphx-glr-script-out" in text, f"{chapter}/{stem} produced no output"
+        assert (src / "auto_gallery" / chapter / f"{stem}.ipynb").is_file()
+
+
+def test_every_figure_the_chapters_use_exists(build):
+    src, html, _ = build
+    for chapter in (src / "chapters").glob("*.md"):
+        for image in re.findall(r"\{figure\}\s+/?(auto_gallery/\S+\.png)", chapter.read_text()):
+            assert (src / image).is_file(), f"{chapter.name} embeds missing {image}"
+            assert (html / "_images" / Path(image).name).is_file(), f"{image} not copied into the site"
+
+
+def test_every_value_in_the_prose_was_resolved(build):
+    src, html, _ = build
+    used = 0
+    for page in [*(html / "chapters").glob("*.html"), html / "claims.html"]:
+        text = page.read_text()
+        assert "{value}" not in text and "⟨" not in text, f"unresolved value in {page.name}"
+        used += text.count('class="nnbook-value"')
+    roles = sum(len(re.findall(r"\{value\}`", p.read_text())) for p in (src / "chapters").glob("*.md"))
+    assert used == roles > 0
+
+
+def test_claims_page_lists_every_claim_as_holding(build):
+    src, html, _ = build
+    claims = list((src / "auto_gallery" / "_results").glob("*/*.claim.json"))
+    assert claims
+    text = (html / "claims.html").read_text()
+    for path in claims:
+        name = f"{path.parent.name}/{path.name.removesuffix('.claim.json')}"
+        assert name in text, f"claim {name} missing from the claims page"
+    assert ">NO<" not in text

@@ -1,0 +1,38 @@
+"""nnbook.plotting: figure helpers and their argument checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnbook import plotting
+
+
+def test_band_draws_mean_and_quantiles():
+    fig, ax = plotting.new_figure()
+    samples = np.array([[0.0, 1.0], [2.0, 3.0]])
+    plotting.band(ax, np.array([0.0, 1.0]), samples, label="m")
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [1.0, 2.0])
+    assert len(ax.collections) == 1
+    plotting.close(fig)
+
+
+def test_grid_of_axes_and_heatmap():
+    fig, axes = plotting.new_figure(2, 3)
+    assert axes.shape == (2, 3)
+    image = plotting.heatmap(axes[0, 0], np.array([[1.0, -2.0], [0.0, 1.0]]), labels=["a", "b"])
+    assert image.get_clim() == (-2.0, 2.0)
+    plotting.close(fig)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="nrows"):
+        plotting.new_figure(0)
+    with pytest.raises(ValueError, match="width"):
+        plotting.new_figure(width=-1)
+    fig, ax = plotting.new_figure()
+    with pytest.raises(ValueError, match="samples"):
+        plotting.band(ax, np.arange(3), np.ones((2, 4)))
+    with pytest.raises(ValueError, match="values"):
+        plotting.heatmap(ax, np.ones(3))
+    plotting.close(fig)
