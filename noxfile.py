@@ -45,8 +45,17 @@ def docs(session: nox.Session) -> None:
 def docs_noplot(session: nox.Session) -> None:
     """Build the book without running the gallery (fast, for prose work); numbers show as placeholders."""
     install(session, "docs")
-    session.run("sphinx-build", "--keep-going", "-b", "html", "-D", "plot_gallery=0", "docs",
-                "docs/_build/html-noplot", *session.posargs)
+    session.run(
+        "sphinx-build",
+        "--keep-going",
+        "-b",
+        "html",
+        "-D",
+        "plot_gallery=0",
+        "docs",
+        "docs/_build/html-noplot",
+        *session.posargs,
+    )
 
 
 @nox.session
@@ -77,15 +86,31 @@ def serve(session: nox.Session) -> None:
     """Rebuild the book on every change and serve it on http://127.0.0.1:8000."""
     install(session, "docs")
     session.install("-c", "constraints.txt", "sphinx-autobuild")
-    session.run("sphinx-autobuild", *SPHINX_ARGS, "--watch", "nnbook", "--watch", "gallery", "docs", HTML,
-                *session.posargs, env=THREAD_ENV)
+    session.run(
+        "sphinx-autobuild",
+        *SPHINX_ARGS,
+        "--watch",
+        "nnbook",
+        "--watch",
+        "gallery",
+        "docs",
+        HTML,
+        *session.posargs,
+        env=THREAD_ENV,
+    )
 
 
 @nox.session(venv_backend="none")
 def clean(session: nox.Session) -> None:
     """Remove the built book and everything the gallery generated."""
-    for path in ("docs/_build", "docs/auto_gallery", "docs/generated", "docs/backreferences",
-                 "docs/sg_execution_times.rst", "docs/sg_api_usage.rst"):
+    for path in (
+        "docs/_build",
+        "docs/auto_gallery",
+        "docs/generated",
+        "docs/backreferences",
+        "docs/sg_execution_times.rst",
+        "docs/sg_api_usage.rst",
+    ):
         target = ROOT / path
         if target.is_dir():
             shutil.rmtree(target)

@@ -98,8 +98,15 @@ def mark_vertical(ax: Axes, x: float, text: str | None = None, **kwargs) -> None
     """A dashed vertical marker at ``x`` with an optional label near the top."""
     ax.axvline(x, color=kwargs.pop("color", "0.4"), ls="--", lw=1, **kwargs)
     if text:
-        ax.annotate(text, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
-                    textcoords="offset points", fontsize=8, color="0.3")
+        ax.annotate(
+            text,
+            (x, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -12),
+            textcoords="offset points",
+            fontsize=8,
+            color="0.3",
+        )
 
 
 def heatmap(ax: Axes, values: np.ndarray, labels: Sequence[str] | None = None, cmap: str = "RdBu_r"):

@@ -140,13 +140,13 @@ def fit_min_norm(Phi: np.ndarray, y: np.ndarray, ridge: float = 0.0) -> np.ndarr
         raise ValueError(f"ridge must be finite and >= 0, got {ridge!r}")
     n, p = Phi.shape
     if ridge > 0:
+        # Only the upper triangle of the symmetric Gram matrix is formed (BLAS syrk) and factorised.
+        gram = scipy.linalg.blas.dsyrk(1.0, Phi, trans=1 if p <= n else 0)
+        gram[np.diag_indices_from(gram)] += ridge
+        factor = scipy.linalg.cho_factor(gram, lower=False)
         if p <= n:
-            gram = Phi.T @ Phi
-            gram[np.diag_indices(p)] += ridge
-            return scipy.linalg.cho_solve(scipy.linalg.cho_factor(gram), Phi.T @ y)
-        gram = Phi @ Phi.T
-        gram[np.diag_indices(n)] += ridge
-        return Phi.T @ scipy.linalg.cho_solve(scipy.linalg.cho_factor(gram), y)
+            return scipy.linalg.cho_solve(factor, Phi.T @ y)
+        return Phi.T @ scipy.linalg.cho_solve(factor, y)
     tall = n >= p
     Q, R = scipy.linalg.qr(Phi if tall else Phi.T, mode="economic")
     diag = np.abs(np.diag(R))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
+from typing import ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -76,7 +77,7 @@ class ResultsTable(SphinxDirective):
     """Include a table saved with :func:`nnbook.book.save_table`."""
 
     required_arguments = 1
-    option_spec = {"caption": directives.unchanged, "name": directives.unchanged}
+    option_spec: ClassVar[dict] = {"caption": directives.unchanged, "name": directives.unchanged}
 
     def run(self):
         name = self.arguments[0]
@@ -140,8 +141,14 @@ class ClaimsList(SphinxDirective):
             if source:
                 target = f"/{gallery_dir}/{source.removesuffix('.py')}"
                 cells[4] += pending_xref(
-                    "", nodes.inline(text=source), refdomain="std", reftype="doc",
-                    reftarget=target, refexplicit=True, refdoc=self.env.docname, refwarn=True,
+                    "",
+                    nodes.inline(text=source),
+                    refdomain="std",
+                    reftype="doc",
+                    reftarget=target,
+                    refexplicit=True,
+                    refdoc=self.env.docname,
+                    refwarn=True,
                 )
         return [table]
 

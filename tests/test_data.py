@@ -53,8 +53,11 @@ def test_load_idx_other_dtypes(tmp_path):
 def test_load_mnist_from_a_folder(tmp_path):
     rng = np.random.default_rng(1)
     for prefix, n in (("train", 7), ("t10k", 3)):
-        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
-                   compress=True)
+        _write_idx(
+            tmp_path / f"{prefix}-images-idx3-ubyte.gz",
+            rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+            compress=True,
+        )
         _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n, dtype=np.uint8))
     X, y = data.load_mnist(tmp_path, "test")
     assert X.shape == (3, 784) and y.shape == (3,) and X.max() <= 1.0
@@ -103,8 +106,10 @@ def test_spirals_seeded_and_balanced():
     assert np.abs(X).max() <= 1.0
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [({"n_per_class": 0}, "n_per_class"), ({"n_classes": 1}, "n_classes"),
-                                               ({"noise": -1.0}, "noise")])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"n_per_class": 0}, "n_per_class"), ({"n_classes": 1}, "n_classes"), ({"noise": -1.0}, "noise")],
+)
 def test_spirals_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         data.spirals(**kwargs)

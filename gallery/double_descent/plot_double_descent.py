@@ -43,8 +43,13 @@ fig, ax = plotting.new_figure()
 for r, ridge in enumerate(result.ridges):
     plotting.band(ax, result.ratio, result.test_mse[r], label=labels[ridge])
 plotting.mark_vertical(ax, 1.0, "interpolation threshold 2N = n")
-ax.set(xscale="log", yscale="log", xlabel="parameters per training point 2N/n", ylabel="test MSE",
-       title="Double descent of random Fourier features on digits")
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="parameters per training point 2N/n",
+    ylabel="test MSE",
+    title="Double descent of random Fourier features on digits",
+)
 ax.legend(loc="upper left")
 
 # %%
@@ -64,15 +69,27 @@ book.record("double_descent/best_under_ratio", result.ratio[best_under], fmt="{:
 book.record("double_descent/max_features", int(grid[-1]), fmt="{:d}")
 book.record("double_descent/final_ratio", result.ratio[-1], fmt="{:.2f}")
 book.record("double_descent/n_images", n_train + split.X_test.shape[0], fmt="{:d}")
-book.claim("double_descent/peak_ratio",
-           "the ridgeless test error peaks where 2N/n lies within [0.8, 1.25]",
-           0.8 <= result.ratio[peak] <= 1.25, result.ratio[peak], fmt="{:.2f}")
-book.claim("double_descent/peak_over_final",
-           "the test error at the peak is more than 100 times the error of the largest model",
-           ridgeless[peak] / ridgeless[-1] > 100, ridgeless[peak] / ridgeless[-1], fmt="{:.0f}")
-book.claim("double_descent/final_beats_classical",
-           "the largest interpolating model has a lower test error than the best under-parameterised model",
-           ridgeless[-1] < ridgeless[best_under], ridgeless[best_under] / ridgeless[-1], fmt="{:.2f}")
+book.claim(
+    "double_descent/peak_ratio",
+    "the ridgeless test error peaks where 2N/n lies within [0.8, 1.25]",
+    0.8 <= result.ratio[peak] <= 1.25,
+    result.ratio[peak],
+    fmt="{:.2f}",
+)
+book.claim(
+    "double_descent/peak_over_final",
+    "the test error at the peak is more than 100 times the error of the largest model",
+    ridgeless[peak] / ridgeless[-1] > 100,
+    ridgeless[peak] / ridgeless[-1],
+    fmt="{:.0f}",
+)
+book.claim(
+    "double_descent/final_beats_classical",
+    "the largest interpolating model has a lower test error than the best under-parameterised model",
+    ridgeless[-1] < ridgeless[best_under],
+    ridgeless[best_under] / ridgeless[-1],
+    fmt="{:.2f}",
+)
 
 # %%
 # What regularisation does to the peak
@@ -83,9 +100,13 @@ at_peak = mean_test[:, peak]
 for r, ridge in enumerate(result.ridges[1:], start=1):
     key = f"{ridge:.0e}".replace("-0", "m").replace("+0", "")
     book.record(f"double_descent/peak_mse_ridge_{key}", at_peak[r], fmt="{:.3f}")
-book.claim("double_descent/ridge_flattens_peak",
-           "with lambda = 1e-4 the test error at the threshold is over 100 times smaller than without a penalty",
-           at_peak[0] / at_peak[1] > 100, at_peak[0] / at_peak[1], fmt="{:.0f}")
+book.claim(
+    "double_descent/ridge_flattens_peak",
+    "with lambda = 1e-4 the test error at the threshold is over 100 times smaller than without a penalty",
+    at_peak[0] / at_peak[1] > 100,
+    at_peak[0] / at_peak[1],
+    fmt="{:.0f}",
+)
 
 # %%
 # Training error and the size of the coefficients
@@ -108,12 +129,20 @@ over = result.ratio >= 1.05
 norm_mean = result.coef_norm.mean(axis=1)
 norm_peak = int(np.argmax(norm_mean[0]))
 book.record("double_descent/max_train_mse_over", result.train_mse[0][:, over].max(), fmt="{:.0e}")
-book.claim("double_descent/interpolates",
-           "every ridgeless model with 2N/n >= 1.05 fits the training set to a training MSE below 1e-10",
-           result.train_mse[0][:, over].max() < 1e-10, result.train_mse[0][:, over].max(), fmt="{:.0e}")
-book.claim("double_descent/norm_peak_ratio",
-           "the coefficient norm of the ridgeless fit peaks where 2N/n lies within [0.8, 1.25]",
-           0.8 <= result.ratio[norm_peak] <= 1.25, result.ratio[norm_peak], fmt="{:.2f}")
+book.claim(
+    "double_descent/interpolates",
+    "every ridgeless model with 2N/n >= 1.05 fits the training set to a training MSE below 1e-10",
+    result.train_mse[0][:, over].max() < 1e-10,
+    result.train_mse[0][:, over].max(),
+    fmt="{:.0e}",
+)
+book.claim(
+    "double_descent/norm_peak_ratio",
+    "the coefficient norm of the ridgeless fit peaks where 2N/n lies within [0.8, 1.25]",
+    0.8 <= result.ratio[norm_peak] <= 1.25,
+    result.ratio[norm_peak],
+    fmt="{:.2f}",
+)
 book.record("double_descent/norm_at_peak", norm_mean[0, norm_peak], fmt="{:.0f}")
 book.record("double_descent/norm_final", norm_mean[0, -1], fmt="{:.1f}")
 

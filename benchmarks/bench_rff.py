@@ -1,0 +1,66 @@
+"""Minimum-norm / ridge solves and the double-descent sweep against course-handout code.
+
+The naive references: the primal normal equations ``solve(Phi^T Phi + lam I, Phi^T y)``
+(p x p, even when p >> n), ``pinv(Phi^T Phi) @ Phi^T y`` for the ridgeless fit, and a sweep
+that refits every model size from scratch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.timing import compare
+from nnbook import data, rff
+
+
+def naive_ridge(Phi: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
+    p = Phi.shape[1]
+    return np.linalg.solve(Phi.T @ Phi + ridge * np.eye(p), Phi.T @ y)
+
+
+def naive_min_norm(Phi: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.linalg.pinv(Phi.T @ Phi) @ (Phi.T @ y)
+
+
+def naive_sweep(split: data.Split, sizes: np.ndarray, ridges: list[float], rng: int) -> np.ndarray:
+    V = rff.sample_frequencies(split.X_train.shape[1], int(sizes.max()), rng)
+    out = np.empty((len(ridges), sizes.size))
+    for k, size in enumerate(sizes):
+        Phi = rff.fourier_features(split.X_train, V[:, :size])
+        Phi_test = rff.fourier_features(split.X_test, V[:, :size])
+        for r, ridge in enumerate(ridges):
+            a = naive_ridge(Phi, split.y_train, ridge) if ridge > 0 else np.linalg.pinv(Phi) @ split.y_train
+            out[r, k] = np.mean((Phi_test @ a - split.y_test) ** 2)
+    return out
+
+
+def main() -> None:
+    split = data.digits_curvy()
+    V = rff.sample_frequencies(64, 2000, rng=0)
+    Phi, y = rff.fourier_features(split.X_train, V), split.y_train
+    print(f"n = {Phi.shape[0]}, p = 2N = {Phi.shape[1]}")
+    compare(
+        "ridge 1e-2, N=2000: primal normal eqs vs dual",
+        lambda: naive_ridge(Phi, y, 1e-2),
+        lambda: rff.fit_min_norm(Phi, y, ridge=1e-2),
+        repeat=3,
+    )
+    compare(
+        "ridgeless, N=2000: pinv(Phi^T Phi) vs QR of Phi^T",
+        lambda: naive_min_norm(Phi, y),
+        lambda: rff.fit_min_norm(Phi, y),
+        repeat=2,
+    )
+    sizes = rff.threshold_grid(898, max_features=2000, n_log=12, n_near=9)
+    ridges = [0.0, 1e-4, 1e-2]
+    print(f"sweep: {sizes.size} sizes x {len(ridges)} penalties, one draw")
+    compare(
+        "sweep: refit each size vs nested factorisations",
+        lambda: naive_sweep(split, sizes, ridges, 0),
+        lambda: rff.sweep(split, sizes, ridges=ridges, n_draws=1, rng=0),
+        repeat=1,
+    )
+
+
+if __name__ == "__main__":
+    main()
