@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 from pathlib import Path
 from typing import ClassVar
 
@@ -174,9 +175,38 @@ def _fail_on_missing(app: Sphinx, exception: Exception | None) -> None:
         raise ExtensionError("unresolved nnbook results:\n  " + "\n  ".join(missing))
 
 
+MATHJAX_PARTS = ("tex-mml-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
+
+
+def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+    """Ship MathJax with the site (from the ``django-static-mathjax`` wheel), so the maths renders offline."""
+    if exception is not None or app.builder.format != "html" or not app.config.nnbook_local_mathjax:
+        return
+    try:
+        import mathjax
+    except ImportError as err:
+        raise ExtensionError("nnbook_local_mathjax needs the package django-static-mathjax (docs extra)") from err
+    source = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    target = Path(app.outdir, "_static", "mathjax")
+    for part in MATHJAX_PARTS:
+        if (source / part).is_dir():
+            shutil.copytree(source / part, target / part, dirs_exist_ok=True)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / part, target / part)
+
+
+def _use_local_mathjax(app: Sphinx, config) -> None:
+    if config.nnbook_local_mathjax:
+        config.mathjax_path = "mathjax/tex-mml-chtml.js"  # relative to the site's _static folder
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("nnbook_results_dir", "auto_gallery/_results", "env")
     app.add_config_value("nnbook_gallery_dir", "auto_gallery", "env")
+    app.add_config_value("nnbook_local_mathjax", True, "html")
+    app.connect("config-inited", _use_local_mathjax)
+    app.connect("build-finished", _copy_mathjax)
     app.connect("builder-inited", _set_results_env, priority=100)
     app.connect("env-get-outdated", _claims_always_outdated)
     app.connect("build-finished", _fail_on_missing)

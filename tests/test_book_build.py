@@ -100,3 +100,34 @@ def test_claims_page_lists_every_claim_as_holding(build):
         name = f"{path.parent.name}/{path.name.removesuffix('.claim.json')}"
         assert name in text, f"claim {name} missing from the claims page"
     assert ">NO<" not in text
+
+
+def test_chapters_render_in_a_browser_offline(build, tmp_path):
+    """Headless Chromium opens each chapter from disk: MathJax (shipped with the site) typesets every formula."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium on this machine (Debian package 'chromium'; .ci/run installs it)")
+    src, html, _ = build
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path}",
+        "--virtual-time-budget=15000",
+        "--dump-dom",
+    ]
+    for chapter in sorted((html / "chapters").glob("*.html")):
+        source = (src / "chapters" / f"{chapter.stem}.md").read_text()
+        formulas = len(re.findall(r"\$", source))
+        proc = subprocess.run(
+            [browser, *flags, chapter.as_uri()], capture_output=True, text=True, timeout=120, check=False
+        )
+        dom = proc.stdout
+        assert 'class="nnbook-value"' in dom, f"{chapter.name} did not load"
+        if formulas:
+            assert dom.count("<mjx-container") > 0, f"MathJax did not typeset {chapter.name} offline"
+            assert "\\(" not in re.sub(r"<script.*?</script>", "", dom, flags=re.S), f"raw TeX left in {chapter.name}"
