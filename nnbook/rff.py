@@ -295,6 +295,37 @@ def _nested_fits(Phi: np.ndarray, y: np.ndarray, widths: np.ndarray, ridges: np.
             yield r, k, Phi[:, :p].T @ c
 
 
+def smallest_singular_values(Phi: np.ndarray, widths: Sequence[int]) -> np.ndarray:
+    """Smallest non-zero singular value of each nested design ``Phi[:, :p]``, ``p`` in ``widths``.
+
+    That is the ``min(n, p)``-th singular value: it sets how much the
+    minimum-norm fit amplifies the labels (the fit divides by it).
+
+    Parameters
+    ----------
+    Phi : ndarray, shape (n, P)
+    widths : sequence of int
+        Numbers of columns ``p``, each in ``[1, P]``.
+
+    Returns
+    -------
+    ndarray, shape (len(widths),)
+
+    Examples
+    --------
+    >>> smallest_singular_values(np.eye(3), [1, 3]).tolist()
+    [1.0, 1.0]
+    """
+    Phi = _finite_matrix(Phi, "Phi")
+    widths = np.asarray(widths)
+    if widths.ndim != 1 or widths.size == 0 or not np.issubdtype(widths.dtype, np.integer):
+        raise ValueError("widths must be a non-empty sequence of ints")
+    if widths.min() < 1 or widths.max() > Phi.shape[1]:
+        raise ValueError(f"widths must lie in [1, {Phi.shape[1]}], got [{widths.min()}, {widths.max()}]")
+    n = Phi.shape[0]
+    return np.array([scipy.linalg.svdvals(Phi[:, :p])[min(n, int(p)) - 1] for p in widths])
+
+
 def threshold_grid(n_train: int, max_features: int = 2000, n_log: int = 40, n_near: int = 41) -> np.ndarray:
     """Numbers of frequencies from 1 to ``max_features``, dense near ``2N = n_train``.
 

@@ -140,3 +140,13 @@ def test_bad_input_errors_name_the_argument():
         rff.sweep(split, [3], n_draws=0)
     with pytest.raises(ValueError, match="n_train"):
         rff.threshold_grid(1)
+
+
+def test_smallest_singular_values_against_numpy():
+    Phi, _ = _problem(6, 10, seed=8)
+    expected = [np.linalg.svd(Phi[:, :p], compute_uv=False)[min(6, p) - 1] for p in (2, 6, 10)]
+    np.testing.assert_allclose(rff.smallest_singular_values(Phi, [2, 6, 10]), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="widths"):
+        rff.smallest_singular_values(Phi, [11])
+    with pytest.raises(ValueError, match="widths"):
+        rff.smallest_singular_values(Phi, [])
