@@ -1,0 +1,216 @@
+"""Least absolute deviations (L1) regression: a loss whose minimiser has no closed form.
+
+Setting the gradient of ``(1/n) sum_i |x_i^T w - y_i|`` to zero gives
+``sum_i sign(x_i^T w - y_i) x_i = 0``, an equation in signs that no algebra
+solves for ``w``. It is solved here two ways: exactly, as a linear program
+(:func:`l1_regression_lp`), and approximately, by subgradient descent
+(:func:`l1_subgradient_descent`). Least squares (:func:`least_squares`) is the
+closed-form comparison.
+
+Examples
+--------
+>>> data = line_with_outliers(100, outlier_fraction=0.2, rng=0)
+>>> w_l1, w_ls = l1_regression_lp(data.X, data.y), least_squares(data.X, data.y)
+>>> bool(np.linalg.norm(w_l1 - data.w_true) < np.linalg.norm(w_ls - data.w_true))
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LineData:
+    """``y = X w_true + noise`` with some targets pushed up by outliers.
+
+    ``X`` (n, 2) holds a column of ones and ``x``; ``is_outlier`` (n,) marks
+    the corrupted targets.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    w_true: np.ndarray
+    is_outlier: np.ndarray
+
+
+@dataclass(frozen=True)
+class SubgradientRun:
+    """Result of :func:`l1_subgradient_descent`: the best iterate and the loss history.
+
+    ``losses`` (steps + 1,) is the L1 loss of each iterate (the first is the
+    start); ``best_losses`` is its running minimum, the loss of ``w``.
+    """
+
+    w: np.ndarray
+    losses: np.ndarray
+    best_losses: np.ndarray
+
+
+def line_with_outliers(
+    n: int = 100,
+    outlier_fraction: float = 0.1,
+    noise: float = 0.5,
+    outlier_shift: float = 20.0,
+    rng: np.random.Generator | int | None = None,
+) -> LineData:
+    """A seeded straight line ``y = 1 + 0.5 x + noise`` on ``x`` in [0, 10], with outliers.
+
+    Parameters
+    ----------
+    n : int
+        Number of points (``>= 2``).
+    outlier_fraction : float
+        Fraction of targets (rounded down) moved up by about ``outlier_shift``, in [0, 1).
+    noise : float
+        Standard deviation of the Gaussian noise (``>= 0``).
+    outlier_shift : float
+        Mean upward shift of an outlier (``>= 0``); the shift is uniform on [0.5, 1.5] times it.
+    rng : Generator, int or None
+        Seed or generator.
+
+    Returns
+    -------
+    LineData
+    """
+    if not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an int >= 2, got {n!r}")
+    if not 0 <= outlier_fraction < 1:
+        raise ValueError(f"outlier_fraction must be in [0, 1), got {outlier_fraction!r}")
+    if not (np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be finite and >= 0, got {noise!r}")
+    if not (np.isfinite(outlier_shift) and outlier_shift >= 0):
+        raise ValueError(f"outlier_shift must be finite and >= 0, got {outlier_shift!r}")
+    rng = np.random.default_rng(rng)
+    x = rng.uniform(0.0, 10.0, n)
+    X = np.column_stack([np.ones(n), x])
+    w_true = np.array([1.0, 0.5])
+    y = X @ w_true + noise * rng.standard_normal(n)
+    is_outlier = np.zeros(n, dtype=bool)
+    is_outlier[rng.choice(n, int(outlier_fraction * n), replace=False)] = True
+    y[is_outlier] += outlier_shift * rng.uniform(0.5, 1.5, is_outlier.sum())
+    return LineData(X, y, w_true, is_outlier)
+
+
+def l1_loss(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    """Mean absolute deviation ``(1/n) sum_i |x_i^T w - y_i|``."""
+    w, X, y = _check(w, X, y)
+    return float(np.abs(X @ w - y).mean())
+
+
+def l1_subgradient(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """A subgradient ``(1/n) X^T sign(X w - y)`` of :func:`l1_loss` (``sign(0) = 0``: a valid choice).
+
+    Examples
+    --------
+    >>> l1_subgradient(np.zeros(1), np.ones((2, 1)), np.array([1.0, -1.0]))
+    array([0.])
+    """
+    w, X, y = _check(w, X, y)
+    return X.T @ np.sign(X @ w - y) / X.shape[0]
+
+
+def least_squares(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The closed-form minimiser of ``||X w - y||^2`` (via :func:`numpy.linalg.lstsq`), shape (d,)."""
+    _, X, y = _check(None, X, y)
+    return np.linalg.lstsq(X, y, rcond=None)[0]
+
+
+def l1_regression_lp(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Exact L1 regression as the linear program ``min sum_i t_i`` s.t. ``-t <= X w - y <= t``.
+
+    The auxiliary ``t_i >= |x_i^T w - y_i|`` turns the kinks of ``|.|`` into
+    linear constraints; at the optimum ``t_i = |x_i^T w - y_i|``. Solved by
+    :func:`scipy.optimize.linprog` (HiGHS).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (d,)
+        A minimiser of :func:`l1_loss`.
+
+    Examples
+    --------
+    >>> X = np.ones((3, 1))
+    >>> l1_regression_lp(X, np.array([0.0, 1.0, 10.0]))  # the median, not the mean
+    array([1.])
+    """
+    from scipy.optimize import linprog
+    from scipy.sparse import hstack, identity, vstack
+
+    _, X, y = _check(None, X, y)
+    n, d = X.shape
+    eye = identity(n, format="csr")
+    A_ub = vstack([hstack([X, -eye]), hstack([-X, -eye])], format="csr")
+    cost = np.concatenate([np.zeros(d), np.ones(n)])
+    bounds = [(None, None)] * d + [(0, None)] * n
+    result = linprog(cost, A_ub=A_ub, b_ub=np.concatenate([y, -y]), bounds=bounds, method="highs")
+    if result.status != 0:  # pragma: no cover - the LP is always feasible and bounded
+        raise RuntimeError(f"linprog failed: {result.message}")
+    return result.x[:d]
+
+
+def l1_subgradient_descent(
+    X: np.ndarray, y: np.ndarray, steps: int = 2000, lr: float = 1.0, w0: np.ndarray | None = None
+) -> SubgradientRun:
+    """Minimise :func:`l1_loss` by ``w <- w - lr / sqrt(k + 1) * g_k``, keeping the best iterate.
+
+    The loss is not differentiable where a residual is zero and the
+    subgradient ``g_k`` does not shrink near the optimum, so the step must;
+    with ``lr / sqrt(k + 1)`` the best loss converges, at rate ``O(1 / sqrt(k))``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+    steps : int
+        Number of updates (``>= 1``).
+    lr : float
+        Initial step size (``> 0``).
+    w0 : ndarray, shape (d,), optional
+        Start (zeros by default).
+
+    Returns
+    -------
+    SubgradientRun
+
+    Examples
+    --------
+    >>> run = l1_subgradient_descent(np.ones((3, 1)), np.array([0.0, 1.0, 10.0]), steps=500)
+    >>> round(float(run.w[0]), 2)
+    1.0
+    """
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be finite and > 0, got {lr!r}")
+    w, X, y = _check(np.zeros(np.shape(X)[-1]) if w0 is None else w0, X, y, w_name="w0")
+    losses, best_w, best = np.empty(steps + 1), w, np.inf
+    for k in range(steps + 1):
+        residual = X @ w - y
+        losses[k] = np.abs(residual).mean()
+        if losses[k] < best:
+            best_w, best = w, losses[k]
+        w = w - lr / np.sqrt(k + 1) * (X.T @ np.sign(residual) / X.shape[0])
+    return SubgradientRun(best_w, losses, np.minimum.accumulate(losses))
+
+
+def _check(w: object, X: object, y: object, w_name: str = "w") -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must have shape (n, d) with n, d >= 1, got {X.shape}")
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+    if not (np.isfinite(X).all() and np.isfinite(y).all()):
+        raise ValueError("X and y must be finite")
+    if w is not None:
+        w = np.asarray(w, dtype=np.float64)
+        if w.shape != (X.shape[1],) or not np.isfinite(w).all():
+            raise ValueError(f"{w_name} must be finite with shape ({X.shape[1]},), got {w.shape}")
+    return w, X, y

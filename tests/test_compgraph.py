@@ -1,0 +1,166 @@
+"""Tests of nnbook.compgraph: the hand reverse sweep against closed forms and PyTorch's autograd."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nnbook import compgraph as cg
+
+X = np.linspace(-2.0, 1.0, 13)
+
+
+def exp_sin(x):
+    return np.exp(np.exp(x) + np.exp(2 * x)) + np.sin(np.exp(x) + np.exp(2 * x))
+
+
+def sqrt_cos(x):
+    return np.sqrt(x**2 + np.exp(x**2)) + np.cos(x**2 + np.exp(x**2))
+
+
+EXAMPLES = [(cg.exp_sin_graph, cg.exp_sin_derivative, exp_sin), (cg.sqrt_cos_graph, cg.sqrt_cos_derivative, sqrt_cos)]
+
+
+@pytest.mark.parametrize(("make", "closed_form", "f"), EXAMPLES)
+def test_forward_evaluates_the_formula(make, closed_form, f):
+    np.testing.assert_allclose(cg.forward(make(), X)["f"], f(X), rtol=1e-14)
+
+
+@pytest.mark.parametrize(("make", "closed_form", "f"), EXAMPLES)
+def test_reverse_sweep_matches_closed_form_and_autograd(make, closed_form, f):
+    sweep = cg.reverse_sweep(make(), X)
+    np.testing.assert_allclose(sweep.derivative, closed_form(X), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(sweep.derivative, cg.autograd_derivative(make(), X), rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize(("make", "closed_form", "f"), EXAMPLES)
+def test_every_adjoint_matches_autograd(make, closed_form, f):
+    graph = make()
+    xt = torch.tensor(X, requires_grad=True)
+    values = cg.forward(graph, xt)
+    for v in values.values():
+        v.retain_grad()
+    values["f"].sum().backward()
+    sweep = cg.reverse_sweep(graph, X)
+    for name, v in values.items():
+        np.testing.assert_allclose(sweep.adjoints[name], v.grad.numpy(), rtol=1e-14, err_msg=name)
+        np.testing.assert_allclose(sweep.values[name], v.detach().numpy(), rtol=1e-15, err_msg=name)
+
+
+@pytest.mark.parametrize(("make", "closed_form", "f"), EXAMPLES)
+def test_closed_form_matches_finite_differences(make, closed_form, f):
+    h = 1e-6
+    np.testing.assert_allclose(closed_form(X), (f(X + h) - f(X - h)) / (2 * h), rtol=1e-6, atol=1e-8)
+
+
+def test_sweep_counts_one_multiply_add_per_edge():
+    sweep = cg.reverse_sweep(cg.exp_sin_graph(), np.array(0.5))
+    assert (sweep.forward_ops, sweep.backward_ops) == (6, 8)
+    assert sweep.derivative.shape == ()
+
+
+def test_repeated_input_accumulates_twice():
+    graph = cg.build_graph([("a", "square", ["x"]), ("b", "add", ["a", "a"])])  # b = 2 x^2
+    np.testing.assert_allclose(cg.reverse_sweep(graph, X).derivative, 4 * X, rtol=1e-15)
+    assert cg.backward_equations(graph)[1] == "a\u0304 = b\u0304 + b\u0304"
+
+
+def test_backward_equations_of_both_examples():
+    bar = "\u0304"
+    lines = cg.backward_equations(cg.exp_sin_graph())
+    assert lines[0] == f"f{bar} = 1"
+    assert lines[5] == f"a{bar} = b{bar} · 2 a + c{bar}"
+    assert lines[6] == f"x{bar} = a{bar} · exp(x)"
+    lines = cg.backward_equations(cg.sqrt_cos_graph())
+    assert lines[3] == f"c{bar} = d{bar} · 1/(2 sqrt(c)) + e{bar} · (-sin(c))"
+
+
+def test_labels_and_layout():
+    graph = cg.sqrt_cos_graph()
+    assert [cg.node_label(n) for n in graph.nodes] == [
+        "x",
+        "a = x^2",
+        "b = exp(a)",
+        "c = a + b",
+        "d = sqrt(c)",
+        "e = cos(c)",
+        "f = d + e",
+    ]
+    pos = cg.layout(graph)
+    assert set(pos) == {n.name for n in graph.nodes}
+    for node in graph.nodes:
+        for name in node.inputs:
+            assert pos[name][0] < pos[node.name][0]  # every edge points to a later column
+    assert pos["d"][0] == pos["e"][0] and pos["d"][1] != pos["e"][1]
+
+
+def test_reverse_mode_cost_counts_and_ratio():
+    cost = cg.reverse_mode_cost([4, 8], depth=2, batch=3, repeat=1, seed=0)
+    widths = np.array([4, 8])
+    np.testing.assert_array_equal(cost.n_params, 2 * widths**2 + widths)
+    np.testing.assert_array_equal(cost.forward_flops, 2 * 3 * (2 * widths**2 + widths))
+    # backward: every weight gradient, plus the input gradients of all layers but the first
+    np.testing.assert_array_equal(cost.backward_flops, 2 * 3 * (2 * widths**2 + widths) + 2 * 3 * (widths**2 + widths))
+    assert ((cost.backward_flops <= 2 * cost.forward_flops) & (cost.forward_time > 0)).all()
+    assert cost.time_ratio.shape == (2,) and (cost.time_ratio > 0).all()
+
+
+def test_reverse_mode_cost_restores_thread_count():
+    before = torch.get_num_threads()
+    cg.reverse_mode_cost([4], depth=1, batch=2, repeat=1, threads=1)
+    assert torch.get_num_threads() == before
+
+
+def test_flop_count_matches_the_shapes_of_the_products():
+    """FlopCounterMode as the oracle's source, checked against 2 * m * k * n per product by hand."""
+    cost = cg.reverse_mode_cost([6], depth=1, batch=5, repeat=1)
+    # forward: (5 x 6)(6 x 6) and (5 x 6)(6 x 1); backward: both weight gradients and one input gradient
+    assert cost.forward_flops[0] == 2 * 5 * 6 * 6 + 2 * 5 * 6 * 1
+    assert cost.backward_flops[0] == 2 * 5 * 6 * 6 + 2 * 5 * 6 * 1 + 2 * 5 * 1 * 6
+
+
+def test_reverse_mode_cost_same_seed_same_counts():
+    a = cg.reverse_mode_cost([5], depth=1, batch=2, repeat=1, seed=3)
+    b = cg.reverse_mode_cost([5], depth=1, batch=2, repeat=1, seed=3)
+    assert (a.n_params, a.forward_flops, a.backward_flops) == (b.n_params, b.forward_flops, b.backward_flops)
+
+
+@pytest.mark.parametrize(
+    ("nodes", "match"),
+    [
+        ([], "nodes"),
+        ("abc", "nodes"),
+        ([("a", "tan", ["x"])], "nodes: unknown op"),
+        ([("a", "exp", ["y"])], "nodes"),
+        ([("a", "add", ["x"])], "nodes"),
+        ([("a", "exp", ["x"]), ("a", "sin", ["x"])], "nodes"),
+        ([("x", "exp", ["x"])], "nodes"),
+    ],
+)
+def test_build_graph_bad_nodes(nodes, match):
+    with pytest.raises(ValueError, match=match):
+        cg.build_graph(nodes)
+
+
+def test_bad_inputs_name_the_argument():
+    with pytest.raises(ValueError, match="input_name"):
+        cg.build_graph([("a", "exp", ["x"])], input_name="")
+    with pytest.raises(TypeError, match="graph"):
+        cg.reverse_sweep("f", X)
+    with pytest.raises(ValueError, match="x"):
+        cg.reverse_sweep(cg.exp_sin_graph(), np.array([np.nan]))
+    with pytest.raises(ValueError, match="x"):
+        cg.exp_sin_derivative(np.array(["a"]))
+    for kwargs, name in (
+        ({"depth": 0}, "depth"),
+        ({"batch": -1}, "batch"),
+        ({"repeat": 1.5}, "repeat"),
+        ({"threads": 0}, "threads"),
+    ):
+        with pytest.raises(ValueError, match=name):
+            cg.reverse_mode_cost([4], **kwargs)
+    with pytest.raises(ValueError, match="widths"):
+        cg.reverse_mode_cost([0])
+    with pytest.raises(ValueError, match="widths"):
+        cg.reverse_mode_cost([])

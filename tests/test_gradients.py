@@ -1,0 +1,354 @@
+"""Tests of nnbook.gradients: hand-derived gradients against autograd, gradcheck and finite differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from nnbook import gradients as G
+from nnbook import rff
+
+
+def rff_problem(n=40, p=12, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    Phi = rff.fourier_features(rng.uniform(-1, 1, (n, 3)), rff.sample_frequencies(3, p // 2, rng=rng))
+    return Phi.astype(dtype), rng.standard_normal(n).astype(dtype), rng.standard_normal(p).astype(dtype)
+
+
+def torch_rff_gradient(Phi, y, a):
+    at = torch.tensor(a, requires_grad=True)
+    loss = ((torch.tensor(Phi) @ at - torch.tensor(y)) ** 2).mean()
+    (grad,) = torch.autograd.grad(loss, at)
+    return grad.numpy()
+
+
+# --- the RFF least-squares objective -------------------------------------------------------------
+
+
+def test_rff_gradient_matches_autograd_float64():
+    Phi, y, a = rff_problem()
+    g = G.rff_loss_gradient(Phi, y, a)
+    assert g.dtype == np.float64
+    np.testing.assert_allclose(g, torch_rff_gradient(Phi, y, a), rtol=0, atol=1e-13 * np.abs(g).max())
+
+
+def test_rff_gradient_keeps_float32_and_matches_autograd_to_round_off():
+    Phi, y, a = rff_problem(dtype=np.float32)
+    g = G.rff_loss_gradient(Phi, y, a)
+    assert g.dtype == np.float32
+    assert G.relative_error(g, torch_rff_gradient(Phi, y, a)) < 1e-5
+
+
+def test_rff_gradient_matches_finite_differences_and_loss_matches_definition():
+    Phi, y, a = rff_problem()
+    np.testing.assert_allclose(G.rff_loss(Phi, y, a), np.mean((Phi @ a - y) ** 2), rtol=1e-14)
+    check = G.check_gradient(lambda v: G.rff_loss(Phi, y, v), lambda v: G.rff_loss_gradient(Phi, y, v), a)
+    assert check.passed and check.rel_error < 1e-8
+
+
+def test_rff_gradient_vanishes_at_least_squares_solution():
+    Phi, y, _ = rff_problem(n=50, p=10)
+    a_star = np.linalg.lstsq(Phi, y, rcond=None)[0]
+    np.testing.assert_allclose(G.rff_loss_gradient(Phi, y, a_star), 0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        ((np.ones(3), np.ones(3), np.ones(1)), "Phi"),
+        ((np.ones((0, 2)), np.ones(0), np.ones(2)), "Phi"),
+        ((np.ones((3, 2)), np.ones(4), np.ones(2)), "y"),
+        ((np.ones((3, 2)), np.ones(3), np.ones(3)), "a"),
+        ((np.full((3, 2), np.nan), np.ones(3), np.ones(2)), "Phi must be finite"),
+        ((np.ones((3, 2)), np.array([1.0, np.nan, 1.0]), np.ones(2)), "y must be finite"),
+        ((np.ones((3, 2)), np.ones(3), np.array([0.0, np.inf])), "a must be finite"),
+    ],
+)
+def test_rff_bad_input_names_argument(args, name):
+    with pytest.raises(ValueError, match=name):
+        G.rff_loss_gradient(*args)
+    with pytest.raises(ValueError, match=name):
+        G.rff_loss(*args)
+
+
+def test_rff_rejects_non_numeric():
+    with pytest.raises(TypeError, match="Phi"):
+        G.rff_loss_gradient(np.array([["a"]]), np.ones(1), np.ones(1))
+
+
+# --- softmax, its Jacobian and cross-entropy -----------------------------------------------------
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_softmax_matches_torch_along_any_axis(axis):
+    z = np.random.default_rng(1).normal(0, 3, (4, 5))
+    np.testing.assert_allclose(G.softmax(z, axis), torch.softmax(torch.tensor(z), dim=axis).numpy(), rtol=1e-14)
+    np.testing.assert_allclose(G.softmax(z, axis).sum(axis=axis), 1, rtol=1e-14)
+
+
+def test_softmax_is_stable_and_shift_invariant():
+    z = np.array([[1000.0, 999.0, -1000.0], [-1000.0, -1001.0, -3000.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        y = G.softmax(z)
+    expected = torch.softmax(torch.tensor(z), -1).numpy()
+    np.testing.assert_allclose(y, expected, rtol=1e-14)
+    np.testing.assert_allclose(G.softmax(z - 1000), y, rtol=1e-14)
+    assert G.softmax(z.astype(np.float32)).dtype == np.float32
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6),
+        elements=st.floats(-30, 30, allow_nan=False),
+    )
+)
+def test_softmax_jacobian_matches_autograd_for_any_shape(z):
+    J = G.softmax_jacobian(z)
+    m = z.shape[-1]
+    assert J.shape == (*z.shape, m)
+    zt = torch.tensor(z, requires_grad=True)
+    yt = torch.softmax(zt, -1)
+    # rows are independent, so one backward pass per output index i gives row i of every Jacobian
+    rows = [torch.autograd.grad(yt[..., i].sum(), zt, retain_graph=True)[0] for i in range(m)]
+    expected = torch.stack(rows, dim=-2).numpy()
+    np.testing.assert_allclose(J, expected, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(J, np.swapaxes(J, -1, -2), rtol=0, atol=0)  # symmetric
+    np.testing.assert_allclose(J.sum(axis=-1), 0, atol=1e-15)  # J @ 1 = 0: shifting z changes nothing
+
+
+def test_softmax_jacobian_matches_torch_functional_jacobian_and_is_psd():
+    z = np.random.default_rng(2).normal(0, 2, 7)
+    expected = torch.autograd.functional.jacobian(lambda v: torch.softmax(v, -1), torch.tensor(z)).numpy()
+    J = G.softmax_jacobian(z)
+    np.testing.assert_allclose(J, expected, rtol=0, atol=1e-16)
+    assert np.linalg.eigvalsh(J).min() > -1e-15  # a covariance matrix: diag(y) - y y^T
+
+
+def test_log_softmax_matches_torch_at_extreme_logits():
+    z = np.array([[0.0, 800.0, -800.0], [1.0, 2.0, 3.0]])
+    np.testing.assert_allclose(G.log_softmax(z), torch.log_softmax(torch.tensor(z), -1).numpy(), rtol=1e-14)
+
+
+def test_cross_entropy_and_its_gradient_match_torch():
+    rng = np.random.default_rng(3)
+    z, labels = rng.normal(0, 2, (6, 4)), rng.integers(0, 4, 6)
+    y = np.eye(4)[labels]
+    zt = torch.tensor(z, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(zt, torch.tensor(labels), reduction="none")
+    (grad,) = torch.autograd.grad(loss.sum(), zt)
+    np.testing.assert_allclose(G.softmax_cross_entropy(z, y), loss.detach().numpy(), rtol=1e-13)
+    np.testing.assert_allclose(G.softmax_cross_entropy_gradient(z, y), grad.numpy(), rtol=0, atol=1e-15)
+
+
+def test_cross_entropy_gradient_with_soft_targets_matches_finite_differences():
+    rng = np.random.default_rng(4)
+    z, y = rng.normal(size=5), G.softmax(rng.normal(size=5))
+    check = G.check_gradient(
+        lambda v: G.softmax_cross_entropy(v, y), lambda v: G.softmax_cross_entropy_gradient(v, y), z
+    )
+    assert check.rel_error < 1e-8
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: G.softmax(np.array(1.0)), "z"),
+        (lambda: G.softmax(np.ones((2, 0))), "z"),
+        (lambda: G.softmax(np.array([1.0, np.inf])), "z"),
+        (lambda: G.softmax(np.ones(3), axis=1), "axis"),
+        (lambda: G.softmax(np.ones(3), axis=0.5), "axis"),
+        (lambda: G.softmax_jacobian(np.array([np.nan])), "z"),
+        (lambda: G.softmax_cross_entropy(np.ones(3), np.ones(2) / 2), "y"),
+        (lambda: G.softmax_cross_entropy(np.ones(2), np.array([0.7, 0.7])), "y"),
+        (lambda: G.softmax_cross_entropy_gradient(np.ones(2), np.array([1.5, -0.5])), "y"),
+    ],
+)
+def test_softmax_bad_input_names_argument(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+# --- the logistic unit ---------------------------------------------------------------------------
+
+
+def test_sigmoid_family_matches_torch_without_overflow():
+    x = np.array([-1000.0, -50.0, -1.0, 0.0, 1e-3, 2.0, 50.0, 1000.0])
+    xt = torch.tensor(x, requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        s, ls, ds = G.sigmoid(x), G.log_sigmoid(x), G.sigmoid_derivative(x)
+    np.testing.assert_allclose(s, torch.sigmoid(xt).detach().numpy(), rtol=1e-15)
+    np.testing.assert_allclose(ls, torch.nn.functional.logsigmoid(xt).detach().numpy(), rtol=1e-15)
+    (grad,) = torch.autograd.grad(torch.sigmoid(xt).sum(), xt)
+    small = np.abs(x) < 30  # beyond, 1 - sigma(x) rounds to 0 while the exp(-|x|) form stays exact
+    np.testing.assert_allclose(ds[small], grad.numpy()[small], rtol=1e-14, atol=0)
+    np.testing.assert_allclose(ds[small], (s * (1 - s))[small], rtol=1e-12)
+    np.testing.assert_allclose(ds[x == 50], np.exp(-50.0), rtol=1e-12)
+    assert G.sigmoid_derivative(0.0) == 0.25
+
+
+def test_sigmoid_keeps_float32_and_stays_finite():
+    x = np.array([-1000, -100, 0, 100, 1000], dtype=np.float32)
+    for f in (G.sigmoid, G.log_sigmoid, G.sigmoid_derivative):
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            out = f(x)
+        assert out.dtype == np.float32 and np.isfinite(out).all()
+
+
+def logistic_problem(n=30, d=4, seed=5):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    return rng.normal(size=d), X, (rng.random(n) < 0.5).astype(float)
+
+
+def test_logistic_loss_and_gradient_match_torch():
+    w, X, y = logistic_problem()
+    wt = torch.tensor(w, requires_grad=True)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(X) @ wt, torch.tensor(y), reduction="sum")
+    (grad,) = torch.autograd.grad(loss, wt)
+    np.testing.assert_allclose(G.logistic_loss(w, X, y), loss.item(), rtol=1e-13)
+    np.testing.assert_allclose(G.logistic_loss_gradient(w, X, y), grad.numpy(), rtol=1e-13)
+
+
+def test_logistic_loss_is_finite_for_huge_scores():
+    w, X, y = logistic_problem()
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss = G.logistic_loss(1e4 * w, X, y)
+        grad = G.logistic_loss_gradient(1e4 * w, X, y)
+    assert np.isfinite(loss) and np.isfinite(grad).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        ((np.ones(2), np.ones(3), np.ones(3)), "X"),
+        ((np.ones(3), np.ones((4, 2)), np.zeros(4)), "w"),
+        ((np.ones(2), np.ones((4, 2)), np.zeros(3)), "y"),
+        ((np.ones(2), np.ones((4, 2)), np.full(4, 2.0)), "y"),
+    ],
+)
+def test_logistic_bad_input_names_argument(args, name):
+    with pytest.raises(ValueError, match=name):
+        G.logistic_loss_gradient(*args)
+
+
+def test_sigmoid_bad_input():
+    with pytest.raises(ValueError, match="x"):
+        G.sigmoid(np.array([np.nan]))
+    with pytest.raises(TypeError, match="x"):
+        G.log_sigmoid(np.array(["1"]))
+
+
+# --- the finite-difference checker ---------------------------------------------------------------
+
+
+def test_numerical_gradient_batched_equals_loop_on_a_matrix_argument():
+    A = np.random.default_rng(6).normal(size=(3, 4))
+
+    def f(W):
+        return np.sum(np.sin(W) * A)
+
+    def f_batched(Ws):
+        return np.sum(np.sin(Ws) * A, axis=(1, 2))
+
+    loop = G.numerical_gradient(f, A)
+    assert loop.shape == A.shape
+    np.testing.assert_allclose(G.numerical_gradient(f_batched, A, batched=True), loop, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(loop, np.cos(A) * A, rtol=0, atol=1e-9)
+
+
+def test_numerical_gradient_error_is_second_order_in_eps():
+    x = np.array([0.3])
+    err = [abs(G.numerical_gradient(lambda v: np.exp(v[0]), x, eps=h)[0] - np.exp(0.3)) for h in (1e-2, 1e-3)]
+    np.testing.assert_allclose(err[0] / err[1], 100, rtol=0.01)
+
+
+def wrap_for_gradcheck(f, grad):
+    """A torch function whose backward is ``grad``, so gradcheck judges ``grad`` against finite differences."""
+
+    class Wrapped(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return torch.tensor(f(x.detach().numpy()), dtype=torch.float64)
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * torch.from_numpy(np.asarray(grad(x.detach().numpy()), dtype=np.float64))
+
+    return Wrapped.apply
+
+
+@pytest.mark.parametrize("bug", [None, "missing_factor_2", "sign", "one_entry"])
+def test_check_gradient_agrees_with_torch_gradcheck(bug):
+    Phi, y, a = rff_problem(n=20, p=6, seed=7)
+
+    def f(v):
+        return G.rff_loss(Phi, y, v)
+
+    def grad(v):
+        g = G.rff_loss_gradient(Phi, y, v)
+        if bug == "missing_factor_2":
+            return g / 2
+        if bug == "sign":
+            return -g
+        if bug == "one_entry":
+            return g + np.eye(len(g))[2] * 0.05 * np.abs(g).max()
+        return g
+
+    ours = G.check_gradient(f, grad, a, rtol=1e-6).passed
+    oracle = torch.autograd.gradcheck(
+        wrap_for_gradcheck(f, grad), (torch.tensor(a, requires_grad=True),), raise_exception=False
+    )
+    assert ours == oracle == (bug is None)
+
+
+def test_relative_error_edge_cases():
+    assert G.relative_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert G.relative_error(np.array([2.0]), np.array([1.0])) == 0.5
+    with pytest.raises(ValueError, match="a and b"):
+        G.relative_error(np.zeros(2), np.zeros(3))
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "name"),
+    [
+        (lambda: G.numerical_gradient(3.0, np.ones(2)), TypeError, "f"),
+        (lambda: G.numerical_gradient(np.sum, np.ones(2), eps=0.0), ValueError, "eps"),
+        (lambda: G.numerical_gradient(np.sum, np.ones(2), eps=np.inf), ValueError, "eps"),
+        (lambda: G.numerical_gradient(np.sum, np.array([np.nan])), ValueError, "x"),
+        (lambda: G.numerical_gradient(np.sum, np.ones(2), batched=True), ValueError, "f must return"),
+        (lambda: G.check_gradient(np.sum, None, np.ones(2)), TypeError, "grad"),
+        (lambda: G.check_gradient(np.sum, np.ones_like, np.ones(2), rtol=-1.0), ValueError, "rtol"),
+        (lambda: G.check_gradient(np.sum, lambda x: np.ones(3), np.ones(2)), ValueError, "grad"),
+    ],
+)
+def test_checker_bad_input_names_argument(call, exc, name):
+    with pytest.raises(exc, match=name):
+        call()
+
+
+def test_numerical_gradient_rejects_non_scalar_f():
+    with pytest.raises(ValueError, match="f must return a scalar"):
+        G.numerical_gradient(lambda v: v, np.ones(2))
+
+
+def test_forward_differences_are_first_order_and_batched_equals_loop():
+    calls = []
+
+    def f(v):
+        calls.append(1)
+        return np.exp(v).sum()
+
+    x = np.array([0.3, -0.2, 0.1])
+    loop = G.numerical_gradient(f, x, eps=1e-3, central=False)
+    assert len(calls) == x.size + 1
+    batched = G.numerical_gradient(lambda V: np.exp(V).sum(axis=1), x, eps=1e-3, central=False, batched=True)
+    np.testing.assert_allclose(batched, loop, rtol=1e-12)
+    np.testing.assert_allclose(loop - np.exp(x), 0.5e-3 * np.exp(x), rtol=1e-2)  # error ~ eps f''/2
