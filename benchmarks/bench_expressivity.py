@@ -1,0 +1,132 @@
+"""Benchmarks of nnbook.expressivity and nnbook.regions against naive course-handout implementations.
+
+Run with ``python -m benchmarks.bench_expressivity``. Cases:
+
+- the exact piece counter with Python loops over pieces and units (the way a
+  handout writes it) against the vectorised one, on the sawtooth and on a wide
+  random network;
+- a dense sampling grid, as fine as it must be to find every piece, against
+  the exact counter (equal accuracy; found knowing the exact answer, which a
+  user of the grid would not);
+- distinct activation patterns on a 2-D grid: ``np.unique(axis=0)`` against
+  packed 64-bit words;
+- the exact count at depth 20 (2**20 pieces), which the book needs in under a
+  second.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks.timing import best_time, compare
+from nnbook import expressivity, regions
+from nnbook.depthwidth import mlp
+from nnbook.sawtooth import sawtooth_network
+
+
+def naive_count_pieces(model: nn.Sequential, lo: float, hi: float, rtol: float = 1e-9) -> int:
+    """Handout version: a list of pieces, each with per-unit slopes and intercepts, Python loops throughout."""
+    pieces = [(lo, hi, [1.0], [0.0])]  # (left, right, slopes per unit, intercepts per unit)
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            W, b = layer.weight.detach().double().tolist(), layer.bias.detach().double().tolist()
+            pieces = [
+                (
+                    left,
+                    right,
+                    [sum(w * a for w, a in zip(row, A, strict=True)) for row in W],
+                    [sum(w * c for w, c in zip(row, C, strict=True)) + bi for row, bi in zip(W, b, strict=True)],
+                )
+                for left, right, A, C in pieces
+            ]
+        else:
+            split = []
+            for left, right, A, C in pieces:
+                cuts = sorted({-c / a for a, c in zip(A, C, strict=True) if a != 0 and left < -c / a < right})
+                ends = [left, *cuts, right]
+                for a_end, b_end in itertools.pairwise(ends):
+                    mid = 0.5 * (a_end + b_end)
+                    on = [a * mid + c > 0 for a, c in zip(A, C, strict=True)]
+                    split.append(
+                        (
+                            a_end,
+                            b_end,
+                            [a if o else 0.0 for a, o in zip(A, on, strict=True)],
+                            [c if o else 0.0 for c, o in zip(C, on, strict=True)],
+                        )
+                    )
+            pieces = split
+    slopes = [A[0] for _, _, A, _ in pieces]
+    scale = max(abs(s) for s in slopes)
+    return 1 + sum(abs(s - t) > rtol * scale for s, t in itertools.pairwise(slopes))
+
+
+def finest_needed_grid(model: nn.Sequential, lo: float, hi: float, exact: int) -> int:
+    """Smallest grid of 2**k + 1 points on which the grid counter finds all ``exact`` pieces."""
+    k = 4
+    while regions.count_pieces_on_grid(model, lo, hi, 2**k + 1) != exact:
+        k += 1
+    return 2**k + 1
+
+
+def unique_rows_naive(patterns: np.ndarray) -> int:
+    return int(np.unique(np.packbits(patterns, axis=1), axis=0).shape[0])
+
+
+def main() -> None:
+    saw14 = sawtooth_network(14)
+    assert naive_count_pieces(saw14, -2.0, 2.0) == expressivity.count_linear_pieces(saw14, -2.0, 2.0) == 2**14
+    compare(
+        "exact pieces, sawtooth L=14 (16,384 pieces)",
+        lambda: naive_count_pieces(saw14, -2.0, 2.0),
+        lambda: expressivity.count_linear_pieces(saw14, -2.0, 2.0),
+    )
+
+    wide = mlp(1, depth=4, width=64, n_outputs=1, seed=0)
+    n_wide = expressivity.count_linear_pieces(wide, -3.0, 3.0)
+    assert naive_count_pieces(wide, -3.0, 3.0) == n_wide
+    compare(
+        f"exact pieces, random 4 x 64 MLP ({n_wide} pieces)",
+        lambda: naive_count_pieces(wide, -3.0, 3.0),
+        lambda: expressivity.count_linear_pieces(wide, -3.0, 3.0),
+    )
+
+    n_grid = finest_needed_grid(wide, -3.0, 3.0, n_wide)
+    print(f"(a grid needs {n_grid:,} points to find all {n_wide} pieces of the random 4 x 64 MLP)")
+    compare(
+        "grid at equal accuracy vs exact, random 4 x 64",
+        lambda: regions.count_pieces_on_grid(wide, -3.0, 3.0, n_grid),
+        lambda: expressivity.count_linear_pieces(wide, -3.0, 3.0),
+    )
+    saw16 = sawtooth_network(16)
+    n_grid = finest_needed_grid(saw16, -2.0, 2.0, 2**16)
+    print(f"(the sawtooth's breakpoints are dyadic, so {n_grid:,} grid points land on them: the grid's best case)")
+    compare(
+        "grid at equal accuracy vs exact, sawtooth L=16",
+        lambda: regions.count_pieces_on_grid(saw16, -2.0, 2.0, n_grid),
+        lambda: expressivity.count_linear_pieces(saw16, -2.0, 2.0),
+    )
+
+    net2d = mlp(2, depth=6, width=16, n_outputs=5, seed=0)
+    xs = np.linspace(-1.5, 1.5, 400)
+    patterns = regions.activation_patterns(net2d, np.stack(np.meshgrid(xs, xs), -1).reshape(-1, 2))
+    assert unique_rows_naive(patterns) == int(regions.pattern_labels(patterns).max()) + 1
+    compare(
+        "distinct patterns, 160,000 points x 96 units",
+        lambda: np.unique(np.packbits(patterns, axis=1), axis=0, return_inverse=True),
+        lambda: regions.pattern_labels(patterns),
+    )
+
+    saw20 = sawtooth_network(20)
+    assert expressivity.count_linear_pieces(saw20, -2.0, 2.0) == 2**20
+    seconds = best_time(lambda: expressivity.count_linear_pieces(saw20, -2.0, 2.0), repeat=3)
+    print(f"{'exact pieces, sawtooth L=20 (1,048,576 pieces)':<48s} nnbook {seconds * 1e3:10.3f} ms")
+
+
+if __name__ == "__main__":
+    torch.set_grad_enabled(False)
+    main()

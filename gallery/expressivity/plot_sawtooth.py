@@ -1,0 +1,125 @@
+"""
+Can a narrow network have exponentially many linear pieces?
+===========================================================
+
+Telgarsky's sawtooth composes the fold :math:`g(z) = 2|z| - 2` with itself.
+Each fold costs two ReLU units and doubles the number of linear pieces, so a
+network with :math:`L` hidden layers of width two has :math:`2^L` pieces on
+:math:`[-2, 2]`. We build the network, plot it, and count its pieces exactly,
+and with a sampling grid that falls behind from depth 9 on.
+"""
+
+# sphinx_gallery_dummy_images = 2
+
+# %%
+# The network and its outputs
+# ---------------------------
+# :func:`nnbook.sawtooth.sawtooth_network` stacks a fixed input layer
+# :math:`x \mapsto (x, -x)`, :math:`L-1` middle layers
+# :math:`h \mapsto (z, -z)` with :math:`z = 2h_1 + 2h_2 - 2`, and the output
+# :math:`2h_1 + 2h_2 - 2`; since :math:`\sigma(z) + \sigma(-z) = |z|`, the
+# output is :math:`f_L`. We check it against the closed form and draw each
+# :math:`f_L` through its exact breakpoints
+# (:func:`nnbook.expressivity.piecewise_linear`).
+import numpy as np
+import torch
+
+from nnbook import book, expressivity, plotting, regions, sawtooth
+
+x = torch.linspace(-2, 2, 4001, dtype=torch.float64)[:, None]
+with torch.no_grad():
+    max_diff = max(
+        float(
+            np.abs(sawtooth.sawtooth_network(L).double()(x)[:, 0].numpy() - sawtooth.sawtooth(x[:, 0].numpy(), L)).max()
+        )
+        for L in range(11)
+    )
+book.claim(
+    "expressivity/sawtooth_matches_closed_form",
+    "the network equals the closed form f_L on 4,001 points for L = 0..10 (max difference 0)",
+    max_diff == 0.0,
+    max_diff,
+    fmt="{:.1g}",
+)
+
+show = (1, 2, 3, 4, 6)
+fig, axes = plotting.new_figure(1, len(show), width=11.0, height=2.8, sharey=True)
+for ax, L in zip(axes, show, strict=True):
+    f = expressivity.piecewise_linear(sawtooth.sawtooth_network(L), -2.0, 2.0)
+    ax.plot(f.breakpoints, f(f.breakpoints), lw=1.2)
+    if L <= 4:
+        ax.plot(f.breakpoints, f(f.breakpoints), "k.", ms=4)
+    ax.set(title=f"L = {L}: {f.num_pieces} pieces", xlabel="x")
+axes[0].set_ylabel(r"$f_L(x)$")
+
+# %%
+# Counting pieces: exact versus a grid
+# ------------------------------------
+# The exact counter follows breakpoints through the layers and needs no grid.
+# A grid counter sees a kink where the finite-difference slope changes; once
+# pieces are narrower than about two grid cells it merges neighbours and falls
+# behind. We count for :math:`L = 0, \dots, 20` with the exact counter and with
+# grids of 1,001 and 100,001 points.
+depths = np.arange(21)
+exact = np.array([expressivity.count_linear_pieces(sawtooth.sawtooth_network(int(L)), -2.0, 2.0) for L in depths])
+grids = {
+    n: np.array([regions.count_pieces_on_grid(sawtooth.sawtooth_network(int(L)), -2.0, 2.0, n) for L in depths])
+    for n in (1_001, 100_001)
+}
+
+fig, ax = plotting.new_figure(height=3.8)
+ax.plot(depths, 2.0**depths, "k-", lw=3, alpha=0.25, label=r"$2^L$")
+ax.plot(depths, exact, "o", label="exact counter")
+for n, counts in grids.items():
+    ax.plot(depths, counts, ".--", label=f"grid of {n:,} points")
+ax.set(
+    yscale="log",
+    xlabel="hidden layers L",
+    ylabel="linear pieces on [-2, 2]",
+    title="Pieces of the sawtooth network",
+    xticks=depths[::2],
+)
+ax.legend()
+
+# %%
+# The claims
+# ----------
+doubles = bool(np.all(exact == 2**depths))
+book.claim(
+    "expressivity/sawtooth_doubles",
+    "the exact counter finds 2^L pieces for every depth L = 0..20",
+    doubles,
+    int(exact[-1]),
+    fmt="{:,}",
+)
+book.record("expressivity/sawtooth_pieces_depth20", int(exact[-1]), fmt="{:,}")
+first_miss = {n: int(depths[np.argmax(counts < exact)]) for n, counts in grids.items()}
+book.record("expressivity/grid_1001_first_miss", first_miss[1_001], fmt="{:d}")
+book.record("expressivity/grid_100001_first_miss", first_miss[100_001], fmt="{:d}")
+book.record("expressivity/grid_100001_at_20", int(grids[100_001][-1]), fmt="{:,}")
+book.claim(
+    "expressivity/fine_grid_undercounts",
+    "a 100,001-point grid is exact below its first miss and undercounts at every depth from there to 20",
+    bool(
+        np.all(grids[100_001][: first_miss[100_001]] == exact[: first_miss[100_001]])
+        and np.all(grids[100_001][first_miss[100_001] :] < exact[first_miss[100_001] :])
+    ),
+    first_miss[100_001],
+    fmt="{:d}",
+)
+book.claim(
+    "expressivity/grid_undercounts",
+    "a 1,001-point grid counts correctly up to depth 8 and undercounts from depth 9 on",
+    bool(np.all(grids[1_001][:9] == exact[:9]) and np.all(grids[1_001][9:] < exact[9:])),
+    first_miss[1_001],
+    fmt="{:d}",
+)
+
+# %%
+# Takeaways
+# ---------
+# - Depth composes folds: :math:`L` layers of width two give :math:`2^L`
+#   pieces, while a one-hidden-layer network needs about :math:`2^L` units for
+#   as many (each unit adds at most one kink).
+# - Counting pieces by sampling fails exactly where the phenomenon is
+#   interesting; the exact count follows the breakpoints through the layers.

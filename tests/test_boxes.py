@@ -1,0 +1,125 @@
+"""Tests of nnbook.boxes: boxes from step and ReLU units, and their approximation errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nnbook import boxes
+from nnbook.expressivity import count_linear_pieces
+
+
+def test_step_box_is_an_indicator():
+    x = np.linspace(-2, 3, 5001)
+    expected = np.where((x >= 0.25) & (x < 1.75), 1.5, 0.0)
+    np.testing.assert_array_equal(boxes.box(x, 1.5, 1.5, start=0.25), expected)
+
+
+def test_relu_box_is_a_trapezoid_that_tends_to_the_box():
+    x = np.linspace(-1, 2, 30001)
+    trapezoid = boxes.box(x, 2.0, 1.0, ramp=0.2)
+    np.testing.assert_allclose(trapezoid[(x >= 0.2) & (x <= 1.0)], 2.0, rtol=1e-12)
+    np.testing.assert_allclose(trapezoid[(x <= 0) | (x >= 1.2)], 0.0, atol=1e-12)
+    np.testing.assert_allclose(boxes.box(np.array([0.1, 1.1]), 2.0, 1.0, ramp=0.2), [1.0, 1.0], rtol=1e-12)
+    dx = x[1] - x[0]
+    l1 = [np.abs(boxes.box(x, 2.0, 1.0, ramp=r) - boxes.box(x, 2.0, 1.0)).sum() * dx for r in (0.2, 0.1, 0.05)]
+    np.testing.assert_allclose(l1, [0.4, 0.2, 0.1], rtol=2e-3)  # two triangles of area h r / 2
+
+
+def test_box_sum_equals_the_explicit_sum_of_boxes():
+    approx = boxes.fit_boxes(np.cos, 2.0, 7)
+    x = np.random.default_rng(0).uniform(-2, 2, 1000)
+    delta = approx.edges[1] - approx.edges[0]
+    explicit = sum(boxes.box(x, h, delta, start=a) for h, a in zip(approx.heights, approx.edges[:-1], strict=True))
+    np.testing.assert_allclose(approx(x), explicit, rtol=1e-12, atol=1e-12)
+    assert approx.n_units == 14
+    np.testing.assert_array_equal(approx(np.array([-2.5, 2.5])), [0.0, 0.0])
+    assert approx(np.array([2.0]))[0] == approx.heights[-1]  # right end belongs to the last box
+
+
+@pytest.mark.parametrize("n", [3, 10, 50, 200])
+def test_box_error_is_within_the_lipschitz_bound(n):
+    # sin is 1-Lipschitz: boxes of width 2B/n with centre heights err by at most B/n
+    err = boxes.sup_error(boxes.fit_boxes(np.sin, 3.0, n), np.sin, 3.0)
+    assert err <= 3.0 / n + 1e-12
+    if n >= 10:
+        assert err >= 0.9 * 3.0 / n  # and it is nearly attained, next to x = 0 where |sin'| = 1
+
+
+def test_relu_interpolant_as_a_network():
+    g = boxes.relu_interpolant(np.square, 1.5, 9)
+    net = g.to_torch()
+    x = np.linspace(-1.5, 1.5, 1001)
+    with torch.no_grad():
+        y = net(torch.from_numpy(x)[:, None])[:, 0].numpy()
+    np.testing.assert_allclose(y, g(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(g(g.knots), g.knots**2, rtol=1e-12)
+    assert g.n_units == 9
+    assert count_linear_pieces(net, -1.5, 1.5) == 9  # a convex target: every knot is a kink
+
+
+@pytest.mark.parametrize("n", [4, 16, 64])
+def test_relu_interpolation_error_bound(n):
+    # linear interpolation error <= h^2 max|f''| / 8 with h = 2B/n; |sin''| <= 1
+    h = 2 * 3.0 / n
+    assert boxes.sup_error(boxes.relu_interpolant(np.sin, 3.0, n), np.sin, 3.0) <= h**2 / 8 + 1e-12
+
+
+def test_box_grid_2d_equals_the_two_layer_step_network():
+    def f(X):
+        return np.sin(X[:, 0]) + X[:, 1] ** 2
+
+    approx = boxes.fit_boxes_2d(f, 1.0, 5)
+    X = np.random.default_rng(1).uniform(-1.2, 1.2, (2000, 2))
+    e = approx.edges
+    ind_x = boxes.step(X[:, :1] - e[:-1]) - boxes.step(X[:, :1] - e[1:])  # first layer, (m, n) per axis
+    ind_y = boxes.step(X[:, 1:] - e[:-1]) - boxes.step(X[:, 1:] - e[1:])
+    second = boxes.step(ind_x[:, :, None] + ind_y[:, None, :] - 1.5)  # (m, n, n) box units
+    explicit = np.einsum("mij,ij->m", second, approx.heights)
+    np.testing.assert_allclose(approx(X), explicit, rtol=1e-12, atol=1e-12)
+    assert approx.n_units == 2 * 6 + 25
+
+
+def test_box_grid_2d_error_bound():
+    def f(X):
+        return np.sin(X[:, 0]) * np.cos(X[:, 1])  # |df/dx| + |df/dy| <= 2 in the max-norm sense
+
+    for n in (4, 8, 16):
+        err = boxes.sup_error(boxes.fit_boxes_2d(f, 2.0, n), f, 2.0, num_points=201, dim=2)
+        assert err <= 2 * (2.0 / n) + 1e-12
+
+
+def test_box_units():
+    assert boxes.box_units(10, 1) == 20
+    assert [boxes.box_units(4, d) for d in (2, 3)] == [2 * 5 + 16, 3 * 5 + 64]
+    assert boxes.box_units(100, 10) == 10 * 101 + 100**10
+
+
+def test_power_law_exponent_recovers_the_exponent():
+    units = np.array([8.0, 16, 32, 64, 128])
+    np.testing.assert_allclose(boxes.power_law_exponent(units, 3.0 * units**-1.5), -1.5, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        (lambda: boxes.box(np.zeros(3), 1.0, 0.0), ValueError, "width"),
+        (lambda: boxes.box(np.zeros(3), 1.0, 1.0, ramp=-0.1), ValueError, "ramp"),
+        (lambda: boxes.fit_boxes("sin", 1.0, 4), TypeError, "f"),
+        (lambda: boxes.fit_boxes(np.sin, 0.0, 4), ValueError, "bound"),
+        (lambda: boxes.fit_boxes(np.sin, 1.0, 0), ValueError, "n_boxes"),
+        (lambda: boxes.relu_interpolant(np.sin, 1.0, 2.5), ValueError, "n_units"),
+        (lambda: boxes.fit_boxes_2d(np.sin, float("inf"), 4), ValueError, "bound"),
+        (lambda: boxes.fit_boxes_2d(np.sin, 1.0, -2), ValueError, "n_per_axis"),
+        (lambda: boxes.box_units(0, 2), ValueError, "n_per_axis"),
+        (lambda: boxes.box_units(3, 0), ValueError, "dim"),
+        (lambda: boxes.sup_error(np.sin, np.sin, 1.0, dim=3), ValueError, "dim"),
+        (lambda: boxes.sup_error(np.sin, np.sin, 1.0, num_points=0), ValueError, "num_points"),
+        (lambda: boxes.power_law_exponent(np.ones(3), np.ones(2)), ValueError, "units"),
+        (lambda: boxes.power_law_exponent(np.ones(3), -np.ones(3)), ValueError, "errors"),
+    ],
+)
+def test_bad_input_raises(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

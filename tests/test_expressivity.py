@@ -1,0 +1,234 @@
+"""Tests of nnbook.expressivity: exact piece counts (against grid estimates) and region bounds."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from nnbook import expressivity, regions
+from nnbook.sawtooth import sawtooth_network
+
+
+def random_net(seed: int, depth: int, width: int, n_in: int = 1, n_out: int = 1) -> nn.Sequential:
+    """A Linear/ReLU network with i.i.d. standard normal weights and biases."""
+    gen = torch.Generator().manual_seed(seed)
+    layers, fan_in = [], n_in
+    for _ in range(depth):
+        layers += [nn.Linear(fan_in, width), nn.ReLU()]
+        fan_in = width
+    layers.append(nn.Linear(fan_in, n_out))
+    net = nn.Sequential(*layers).double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64))
+    return net
+
+
+def forward(net: nn.Sequential, x: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return net.double()(torch.from_numpy(np.asarray(x, dtype=np.float64))[:, None])[:, 0].numpy()
+
+
+def set_params(layer: nn.Linear, weight, bias) -> nn.Linear:
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor(weight, dtype=layer.weight.dtype))
+        layer.bias.copy_(torch.tensor(bias, dtype=layer.bias.dtype))
+    return layer
+
+
+# --- the exact counter -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2, 3, 5, 8, 12, 16, 20])
+def test_sawtooth_has_2_to_the_L_pieces(depth):
+    assert expressivity.count_linear_pieces(sawtooth_network(depth), -2.0, 2.0) == 2**depth
+
+
+def test_sawtooth_breakpoints_are_the_dyadic_grid():
+    f = expressivity.piecewise_linear(sawtooth_network(6), -2.0, 2.0)
+    np.testing.assert_allclose(f.breakpoints, np.linspace(-2, 2, 2**6 + 1), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.abs(f.slopes), 2.0**6, rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_pieces_reproduce_the_network(seed):
+    rng = np.random.default_rng(seed)
+    net = random_net(seed, depth=int(rng.integers(1, 4)), width=int(rng.integers(2, 7)))
+    f = expressivity.piecewise_linear(net, -3.0, 3.0)
+    x = rng.uniform(-3, 3, 2000)
+    np.testing.assert_allclose(f(x), forward(net, x), rtol=1e-10, atol=1e-10)
+    # every reported breakpoint is a genuine kink: the slopes on either side differ
+    assert np.all(np.abs(np.diff(f.slopes)) > 1e-9 * np.abs(f.slopes).max())
+    # and the network is affine between breakpoints: values at midpoints interpolate the ends
+    mid = 0.5 * (f.breakpoints[:-1] + f.breakpoints[1:])
+    ends = forward(net, f.breakpoints)
+    np.testing.assert_allclose(forward(net, mid), 0.5 * (ends[:-1] + ends[1:]), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_exact_count_against_a_dense_grid(seed):
+    rng = np.random.default_rng(100 + seed)
+    net = random_net(100 + seed, depth=int(rng.integers(1, 4)), width=int(rng.integers(2, 9)))
+    exact = expressivity.piecewise_linear(net, -3.0, 3.0)
+    n = 200_001
+    grid = regions.count_pieces_on_grid(net, -3.0, 3.0, num_points=n)
+    assert grid <= exact.num_pieces
+    if np.diff(exact.breakpoints).min() > 4 * 6.0 / (n - 1):  # all pieces span several cells
+        assert grid == exact.num_pieces
+
+
+def test_grid_misses_pieces_of_a_deep_sawtooth():
+    net = sawtooth_network(10)  # pieces of width 4 / 1024, about 1 cell of a 1001-point grid
+    assert regions.count_pieces_on_grid(net, -2.0, 2.0, num_points=1001) < 2**10
+    assert regions.count_pieces_on_grid(net, -2.0, 2.0, num_points=100_001) == 2**10
+
+
+def test_linear_function_with_switching_units_is_one_piece():
+    # relu(x) - relu(-x) = x: both units switch at 0, but the network is linear
+    net = nn.Sequential(
+        set_params(nn.Linear(1, 2), [[1.0], [-1.0]], [0.0, 0.0]),
+        nn.ReLU(),
+        set_params(nn.Linear(2, 1), [[1.0, -1.0]], [0.0]),
+    )
+    assert expressivity.count_linear_pieces(net, -1.0, 1.0) == 1
+    f = expressivity.piecewise_linear(net, -1.0, 1.0)
+    np.testing.assert_allclose(f.slopes, [1.0], rtol=1e-12)
+
+
+def test_kink_hidden_by_a_dead_layer_is_not_counted():
+    # first layer kinks at x = 0.5, but the second layer's unit is off for all x in [-1, 1]
+    net = nn.Sequential(
+        set_params(nn.Linear(1, 1), [[1.0]], [-0.5]),
+        nn.ReLU(),
+        set_params(nn.Linear(1, 1), [[1.0]], [-10.0]),
+        nn.ReLU(),
+        set_params(nn.Linear(1, 1), [[3.0]], [1.0]),
+    )
+    assert expressivity.count_linear_pieces(net, -1.0, 1.0) == 1
+
+
+def test_small_units_keep_their_kinks_next_to_large_ones():
+    # unit 1 has slope 1e6 and no kink on [-3, 3]; unit 2 has slope 1e-4 and a kink at 0 that the output amplifies.
+    # A tolerance relative to the largest slope of the whole layer would merge unit 2's kink away.
+    net = nn.Sequential(
+        set_params(nn.Linear(1, 2), [[1e6], [1e-4]], [1e7, 0.0]),
+        nn.ReLU(),
+        set_params(nn.Linear(2, 1), [[0.0, 1e8]], [0.0]),
+    ).double()
+    f = expressivity.piecewise_linear(net, -3.0, 3.0)
+    np.testing.assert_allclose(f.breakpoints, [-3.0, 0.0, 3.0], atol=1e-12)
+    np.testing.assert_allclose(f.slopes, [0.0, 1e4], rtol=1e-6)  # weights were float32
+
+
+def test_units_with_a_common_zero_make_one_breakpoint():
+    net = nn.Sequential(
+        set_params(nn.Linear(1, 3), [[1.0], [2.0], [-1.0]], [0.0, 0.0, 0.0]),
+        nn.ReLU(),
+        set_params(nn.Linear(3, 1), [[1.0, 1.0, 1.0]], [0.0]),
+    )
+    f = expressivity.piecewise_linear(net, -1.0, 1.0)
+    np.testing.assert_allclose(f.breakpoints, [-1.0, 0.0, 1.0], atol=1e-15)
+    np.testing.assert_allclose(f.slopes, [-1.0, 3.0])
+
+
+def test_interval_restricts_the_count():
+    net = sawtooth_network(4)  # breakpoints at multiples of 0.25
+    assert expressivity.count_linear_pieces(net, -2.0, 0.0) == 8
+    assert expressivity.count_linear_pieces(net, 0.1, 0.2) == 1
+
+
+def test_nested_sequential_identity_and_dtypes_are_accepted():
+    net = sawtooth_network(5)
+    nested = nn.Sequential(nn.Identity(), nn.Sequential(*net[:4]), nn.Sequential(*net[4:]))
+    assert expressivity.count_linear_pieces(nested, -2.0, 2.0) == 32
+    assert expressivity.count_linear_pieces(net.double(), -2.0, 2.0) == 32
+    assert expressivity.count_linear_pieces(nn.Sequential(), -2.0, 2.0) == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"model": nn.Linear(1, 1)}, TypeError, "model"),
+        ({"model": nn.Sequential(nn.Linear(1, 2), nn.Tanh(), nn.Linear(2, 1))}, TypeError, "model"),
+        ({"model": nn.Sequential(nn.Linear(2, 1))}, ValueError, "model"),
+        ({"model": nn.Sequential(nn.Linear(1, 2))}, ValueError, "model"),
+        ({"lo": 1.0, "hi": 1.0}, ValueError, "hi"),
+        ({"lo": float("nan")}, ValueError, "lo"),
+        ({"hi": float("inf")}, ValueError, "hi"),
+        ({"lo": "0"}, ValueError, "lo"),
+        ({"rtol": -1.0}, ValueError, "rtol"),
+    ],
+)
+def test_piecewise_linear_rejects_bad_input(kwargs, exc, match):
+    args = {"model": sawtooth_network(2), "lo": -2.0, "hi": 2.0, **kwargs}
+    with pytest.raises(exc, match=match):
+        expressivity.count_linear_pieces(**args)
+
+
+# --- bounds ------------------------------------------------------------------------------------------------------
+
+
+def test_one_layer_bound_closed_forms():
+    assert expressivity.max_regions_one_layer(2, 16) == 137
+    for n1 in range(0, 12):
+        assert expressivity.max_regions_one_layer(1, n1) == n1 + 1
+        assert expressivity.max_regions_one_layer(2, n1) == 1 + n1 + n1 * (n1 - 1) // 2
+        assert expressivity.max_regions_one_layer(n1 + 3, n1) == 2**n1  # n0 >= n1: every pattern
+
+
+def brute_force_serra(n0: int, widths: list[int]) -> int:
+    total = 0
+    for js in itertools.product(*[range(n + 1) for n in widths]):
+        ok, cap = True, n0
+        for n, j in zip(widths, js, strict=True):
+            if j > min(cap, n):
+                ok = False
+                break
+            cap = min(cap, n - j)
+        if ok:
+            total += math.prod(math.comb(n, j) for n, j in zip(widths, js, strict=True))
+    return total
+
+
+@settings(max_examples=60, deadline=None)
+@given(n0=st.integers(1, 4), widths=st.lists(st.integers(1, 5), min_size=1, max_size=4))
+def test_deep_bound_matches_brute_force_enumeration(n0, widths):
+    bound = expressivity.max_regions(n0, widths)
+    assert bound == brute_force_serra(n0, widths)
+    # never above Montufar's product bound prod_l sum_{j <= min(n0..nl)} C(nl, j)
+    product, d = 1, n0
+    for n in widths:
+        d = min(d, n)
+        product *= sum(math.comb(n, j) for j in range(d + 1))
+    assert bound <= product
+
+
+def test_deep_bound_special_cases():
+    for n0, n1 in itertools.product(range(1, 5), range(1, 20)):
+        assert expressivity.max_regions(n0, [n1]) == expressivity.max_regions_one_layer(n0, n1)
+    assert [expressivity.max_regions(1, [2] * L) for L in range(1, 6)] == [3**L for L in range(1, 6)]
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: expressivity.max_regions_one_layer(0, 3), "n_inputs"),
+        (lambda: expressivity.max_regions_one_layer(2, -1), "width"),
+        (lambda: expressivity.max_regions_one_layer(2.0, 3), "n_inputs"),
+        (lambda: expressivity.max_regions_one_layer(True, 3), "n_inputs"),
+        (lambda: expressivity.max_regions(2, []), "widths"),
+        (lambda: expressivity.max_regions(2, "16"), "widths"),
+        (lambda: expressivity.max_regions(2, [16, 0]), r"widths\[1\]"),
+        (lambda: expressivity.max_regions(0, [16]), "n_inputs"),
+    ],
+)
+def test_bounds_reject_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -1,0 +1,215 @@
+"""Tests of nnbook.sawtooth: the network, its perturbations and the piece counts against depth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from nnbook import sawtooth
+from nnbook.expressivity import count_linear_pieces
+
+
+def run(net: nn.Module, x: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return net.double()(torch.from_numpy(x)[:, None])[:, 0].numpy()
+
+
+def test_depth_zero_is_the_identity():
+    net = sawtooth.sawtooth_network(0)
+    x = torch.linspace(-3, 3, 13)[:, None]
+    with torch.no_grad():
+        assert torch.equal(net(x), x)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 6, 10])
+def test_network_equals_the_closed_form(depth):
+    x = np.linspace(-2, 2, 4001)
+    np.testing.assert_allclose(
+        run(sawtooth.sawtooth_network(depth), x), sawtooth.sawtooth(x, depth), rtol=0, atol=1e-12 * 2**depth
+    )
+
+
+def test_closed_form_is_the_fold_composed():
+    x = np.random.default_rng(0).uniform(-2, 2, 100)
+    np.testing.assert_allclose(sawtooth.sawtooth(x, 3), 2 * np.abs(2 * np.abs(2 * np.abs(x) - 2) - 2) - 2)
+    np.testing.assert_array_equal(sawtooth.sawtooth(x, 0), x)
+
+
+def test_architecture_is_narrow_and_deep():
+    net = sawtooth.sawtooth_network(5)
+    linears = [m for m in net if isinstance(m, nn.Linear)]
+    assert len(net) == 11 and len(linears) == 6
+    assert [(m.in_features, m.out_features) for m in linears] == [(1, 2)] + [(2, 2)] * 4 + [(2, 1)]
+    assert sum(isinstance(m, nn.ReLU) for m in net) == 5
+
+
+def test_middle_layer_is_copied_into_every_position():
+    layer = sawtooth.noisy_middle_layer(0.1, generator=0)
+    net = sawtooth.sawtooth_network(4, middle_layer=layer)
+    middles = [net[2], net[4], net[6]]
+    for m in middles:
+        assert m is not layer and torch.equal(m.weight, layer.weight) and torch.equal(m.bias, layer.bias)
+    with torch.no_grad():
+        middles[0].weight.zero_()
+    assert not torch.equal(middles[1].weight, middles[0].weight)  # not shared
+
+
+def test_middle_layer_callable_is_called_once_per_position():
+    calls = []
+
+    def make():
+        calls.append(1)
+        return sawtooth.exact_middle_layer()
+
+    net = sawtooth.sawtooth_network(6, middle_layer=make)
+    assert len(calls) == 5
+    assert count_linear_pieces(net, -2.0, 2.0) == 64
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
+def test_bad_depth_raises(bad):
+    with pytest.raises(ValueError, match="num_hidden_layers"):
+        sawtooth.sawtooth_network(bad)
+
+
+def test_bad_middle_layer_raises():
+    with pytest.raises(ValueError, match="middle_layer"):
+        sawtooth.sawtooth_network(3, middle_layer=nn.Linear(2, 3))
+    with pytest.raises(ValueError, match="middle_layer"):
+        sawtooth.sawtooth_network(3, middle_layer=lambda: nn.Linear(3, 2))
+    with pytest.raises(TypeError, match="middle_layer"):
+        sawtooth.sawtooth_network(3, middle_layer="exact")
+
+
+def test_noisy_layer_without_noise_is_exact():
+    layer = sawtooth.noisy_middle_layer(0.0, generator=5)
+    exact = sawtooth.exact_middle_layer()
+    assert torch.equal(layer.weight, exact.weight) and torch.equal(layer.bias, exact.bias)
+
+
+def test_noisy_layer_same_seed_same_result_and_noise_statistics():
+    a, b = sawtooth.noisy_middle_layer(0.3, generator=7), sawtooth.noisy_middle_layer(0.3, generator=7)
+    assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
+    assert not torch.equal(a.weight, sawtooth.noisy_middle_layer(0.3, generator=8).weight)
+    gen = torch.Generator().manual_seed(0)
+    exact = sawtooth.exact_middle_layer()
+    noise = (
+        torch.stack(
+            [
+                torch.cat([(L.weight - exact.weight).ravel(), L.bias - exact.bias])
+                for L in (sawtooth.noisy_middle_layer(0.5, gen) for _ in range(2000))
+            ]
+        )
+        .detach()
+        .numpy()
+    )
+    np.testing.assert_allclose(noise.std(axis=0) / 0.5, 1.0, atol=0.06)
+    np.testing.assert_allclose(noise.mean(axis=0) / 0.5, 0.0, atol=0.06)
+
+
+def test_random_layer_is_standard_normal_and_seeded():
+    assert torch.equal(sawtooth.random_middle_layer(3).weight, sawtooth.random_middle_layer(3).weight)
+    gen = torch.Generator().manual_seed(1)
+    draws = (
+        torch.stack(
+            [torch.cat([L.weight.ravel(), L.bias]) for L in (sawtooth.random_middle_layer(gen) for _ in range(2000))]
+        )
+        .detach()
+        .numpy()
+    )
+    np.testing.assert_allclose(draws.std(axis=0), 1.0, atol=0.06)
+    np.testing.assert_allclose(draws.mean(axis=0), 0.0, atol=0.06)
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), "0.1", True])
+def test_bad_noise_level_raises(bad):
+    with pytest.raises(ValueError, match="noise_level"):
+        sawtooth.noisy_middle_layer(bad)
+    with pytest.raises(ValueError, match="noise_level"):
+        sawtooth.variant_network(3, "noisy", seed=0, noise_level=bad)
+
+
+def test_bad_generator_raises():
+    with pytest.raises(TypeError, match="generator"):
+        sawtooth.noisy_middle_layer(0.1, generator=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="generator"):
+        sawtooth.random_middle_layer(generator=1.5)
+
+
+def test_reinitialised_matches_reset_parameters_and_keeps_global_state():
+    net = sawtooth.sawtooth_network(4)
+    state = torch.get_rng_state()
+    fresh = sawtooth.reinitialised(net, seed=11)
+    assert torch.equal(torch.get_rng_state(), state)  # global RNG untouched
+    assert torch.equal(net[0].weight, sawtooth.sawtooth_network(4)[0].weight)  # input not modified
+    # oracle: the same calls in the same order under the same seed
+    reference = sawtooth.sawtooth_network(4)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(11)
+        for m in reference:
+            if isinstance(m, nn.Linear):
+                m.reset_parameters()
+    for a, b in zip(fresh.parameters(), reference.parameters(), strict=True):
+        assert torch.equal(a, b)
+    bound = 1 / np.sqrt(2)
+    assert float(fresh[2].weight.detach().abs().max()) <= bound and float(fresh[2].bias.detach().abs().max()) <= bound
+    assert not torch.equal(fresh[2].weight, sawtooth.reinitialised(net, seed=12)[2].weight)
+
+
+def test_reinitialised_rejects_bad_input():
+    with pytest.raises(TypeError, match="model"):
+        sawtooth.reinitialised("net", 0)
+    with pytest.raises(TypeError, match="seed"):
+        sawtooth.reinitialised(sawtooth.sawtooth_network(2), 1.5)
+
+
+def test_variant_networks_grow_by_one_layer_per_depth():
+    short, long = (sawtooth.variant_network(d, "noisy", seed=4, noise_level=0.2) for d in (3, 5))
+    for i in (2, 4):  # the two middle layers of the short network
+        assert torch.equal(short[i].weight, long[i].weight) and torch.equal(short[i].bias, long[i].bias)
+    r1, r2 = (sawtooth.variant_network(4, "random", seed=9) for _ in range(2))
+    for a, b in zip(r1.parameters(), r2.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_variant_network_rejects_bad_input():
+    with pytest.raises(ValueError, match="kind"):
+        sawtooth.variant_network(3, "gaussian", seed=0)
+    with pytest.raises(TypeError, match="seed"):
+        sawtooth.variant_network(3, "random", seed=None)
+
+
+def test_pieces_vs_depth_exact_doubles_and_is_reproducible():
+    counts = sawtooth.pieces_vs_depth(range(9), "exact", seeds=[0, 1])
+    np.testing.assert_array_equal(counts, np.tile(2 ** np.arange(9), (2, 1)))
+    a = sawtooth.pieces_vs_depth([2, 4, 6], "noisy", seeds=[0, 1, 2], noise_level=0.5)
+    b = sawtooth.pieces_vs_depth([2, 4, 6], "noisy", seeds=[0, 1, 2], noise_level=0.5)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (3, 3) and a.dtype == np.int64
+
+
+def test_small_noise_keeps_the_count_exponential():
+    counts = sawtooth.pieces_vs_depth([6, 8, 10], "noisy", seeds=[0, 1], noise_level=0.01)
+    assert counts.min() >= 2**6  # two units' kinks split apart: at least as many pieces as the exact network
+
+
+def test_pieces_vs_depth_rejects_bad_input():
+    with pytest.raises(ValueError, match="depths"):
+        sawtooth.pieces_vs_depth([], "exact", seeds=[0])
+    with pytest.raises(ValueError, match="depths"):
+        sawtooth.pieces_vs_depth([-1], "exact", seeds=[0])
+
+
+def test_growth_exponent():
+    depths = np.arange(3, 9)
+    assert sawtooth.growth_exponent(depths, np.tile(2.0**depths, (4, 1))) == pytest.approx(1.0, abs=1e-12)
+    assert sawtooth.growth_exponent(depths, np.ones((2, 6))) == pytest.approx(0.0, abs=1e-12)
+    assert sawtooth.growth_exponent(depths, np.tile(3.0**depths, (1, 1))) == pytest.approx(np.log2(3), abs=1e-12)
+    with pytest.raises(ValueError, match="counts"):
+        sawtooth.growth_exponent(depths, np.ones((2, 5)))
+    with pytest.raises(ValueError, match="counts"):
+        sawtooth.growth_exponent(depths, np.zeros((2, 6)))
+    with pytest.raises(ValueError, match="depths"):
+        sawtooth.growth_exponent([1], np.ones((2, 1)))
