@@ -75,10 +75,13 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Time the book's implementations against naive references and print the speed-ups."""
+    """Time the book's implementations against naive references and print the speed-ups.
+
+    Both sides run with one BLAS/OpenMP thread, as the book's examples do during a build.
+    """
     install(session, "tests")
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
-        session.run("python", "-m", f"benchmarks.{script.stem}")
+        session.run("python", "-m", f"benchmarks.{script.stem}", env=THREAD_ENV)
 
 
 @nox.session
