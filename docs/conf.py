@@ -45,12 +45,18 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 # --- The gallery: one folder per chapter, in the order of the book ------------------------------------------------
-CHAPTER_GALLERIES = ["double_descent", "gradients", "expressivity", "data_movement"]
+# Each chapter's gallery folder (also the namespace of its recorded results) and its page, in book order.
+nnbook_chapters = {
+    "double_descent": "chapters/01-double-descent",
+    "gradients": "chapters/02-gradients",
+    "expressivity": "chapters/04-expressivity",
+    "data_movement": "chapters/08-data-movement",
+}
 sphinx_gallery_conf = {
     "examples_dirs": ["../gallery"],
     "gallery_dirs": ["auto_gallery"],
     "filename_pattern": r"/plot_",
-    "subsection_order": [f"../gallery/{name}" for name in CHAPTER_GALLERIES],
+    "subsection_order": [f"../gallery/{name}" for name in nnbook_chapters],
     "within_subsection_order": "FileNameSortKey",
     "doc_module": ("nnbook",),
     "backreferences_dir": "backreferences",

@@ -117,7 +117,13 @@ class ResultsTable(SphinxDirective):
 
 
 class ClaimsList(SphinxDirective):
-    """A table of every claim in the results folder: name, statement, value, example."""
+    """Every claim in the results folder, grouped by chapter in book order.
+
+    ``nnbook_chapters`` (gallery folder -> chapter document, in book order)
+    gives the order and the heading of each group; each row names the claim,
+    its statement, the value measured in this build and the example that
+    checks it. A claim that failed never reaches this page: it stopped the build.
+    """
 
     def run(self):
         folder = results_folder(self.env.app)
@@ -127,31 +133,51 @@ class ClaimsList(SphinxDirective):
             if _missing_is_error(self.env.config):
                 raise self.error("no claims were recorded: did the gallery run?")
             return [nodes.paragraph(text="The gallery was not executed in this build, so no claims were checked.")]
+        chapters = dict(self.env.config.nnbook_chapters)
+        groups: dict[str, list[dict]] = {name: [] for name in chapters}
         for claim in claims:
             self.env.note_dependency(str(book.result_path(folder, claim["name"], "claim.json")))
-        header = ["Claim", "Statement", "Measured", "Holds", "Checked in"]
+            groups.setdefault(claim["name"].partition("/")[0], []).append(claim)
+        output = []
+        for gallery, members in groups.items():
+            if not members:
+                continue
+            heading = nodes.rubric()
+            if gallery in chapters:
+                heading += self._doc_link(f"/{chapters[gallery]}", None)
+            else:
+                heading += nodes.Text(gallery)
+            output += [heading, self._claims_table(members)]
+        return output
+
+    def _claims_table(self, claims: list[dict]) -> nodes.table:
+        header = ["Claim", "Statement", "Measured", "Checked in"]
         table = ResultsTable._table(header, [[""] * len(header) for _ in claims])
+        for colspec, width in zip(table.traverse(nodes.colspec), (3, 6, 1, 3), strict=True):
+            colspec["colwidth"] = width
         gallery_dir = self.env.config.nnbook_gallery_dir
         for claim, row in zip(claims, table.traverse(nodes.tbody)[0].children, strict=True):
             cells = [entry.children[0] for entry in row.children]
-            cells[0] += nodes.literal(text=claim["name"])
+            cells[0] += nodes.literal(text=claim["name"].partition("/")[2])
             cells[1] += nodes.Text(claim["text"])
             cells[2] += nodes.Text(claim["value_text"])
-            cells[3] += nodes.Text("yes" if claim["holds"] else "NO")
-            source = claim["source"]
-            if source:
-                target = f"/{gallery_dir}/{source.removesuffix('.py')}"
-                cells[4] += pending_xref(
-                    "",
-                    nodes.inline(text=source),
-                    refdomain="std",
-                    reftype="doc",
-                    reftarget=target,
-                    refexplicit=True,
-                    refdoc=self.env.docname,
-                    refwarn=True,
-                )
-        return [table]
+            if claim["source"]:
+                source = claim["source"]
+                cells[3] += self._doc_link(f"/{gallery_dir}/{source.removesuffix('.py')}", source.partition("/")[2])
+        return table
+
+    def _doc_link(self, target: str, text: str | None) -> pending_xref:
+        """A ``:doc:`` reference; without ``text`` it shows the target's title."""
+        return pending_xref(
+            "",
+            nodes.inline(text=text or ""),
+            refdomain="std",
+            reftype="doc",
+            reftarget=target,
+            refexplicit=text is not None,
+            refdoc=self.env.docname,
+            refwarn=True,
+        )
 
 
 def _set_results_env(app: Sphinx) -> None:
@@ -205,6 +231,7 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("nnbook_results_dir", "auto_gallery/_results", "env")
     app.add_config_value("nnbook_gallery_dir", "auto_gallery", "env")
     app.add_config_value("nnbook_local_mathjax", True, "html")
+    app.add_config_value("nnbook_chapters", {}, "env")  # gallery folder -> chapter document, in book order
     app.connect("config-inited", _use_local_mathjax)
     app.connect("build-finished", _copy_mathjax)
     app.connect("builder-inited", _set_results_env, priority=100)
