@@ -252,19 +252,22 @@ def _nested_fits(Phi: np.ndarray, y: np.ndarray, widths: np.ndarray, ridges: np.
     order = np.argsort(widths, kind="stable")
     tall = [k for k in order if widths[k] <= n]
     wide = [k for k in order if widths[k] > n]
+    penalised = bool(np.any(ridges > 0))  # the Gram matrices serve only the ridge solutions
     if tall:
         m = int(widths[tall[-1]])
         Q, R = scipy.linalg.qr(Phi[:, :m], mode="economic")
         qty = Q.T @ y
-        gram = Phi[:, :m].T @ Phi[:, :m]
         diag = np.abs(np.diag(R))
+        if penalised:
+            gram = Phi[:, :m].T @ Phi[:, :m]
+            phty = Phi[:, :m].T @ y  # Phi[:, :p]^T y is its first p entries
         for r, ridge in enumerate(ridges):
             if ridge > 0:
                 chol = scipy.linalg.cholesky(gram + ridge * np.eye(m))
             for k in tall:
                 p = int(widths[k])
                 if ridge > 0:
-                    a = scipy.linalg.cho_solve((chol[:p, :p], False), Phi[:, :p].T @ y)
+                    a = scipy.linalg.cho_solve((chol[:p, :p], False), phty[:p])
                 elif diag[:p].min() <= n * np.finfo(float).eps * diag[:p].max():
                     a = fit_min_norm(Phi[:, :p], y)  # rank-deficient prefix: SVD
                 else:
@@ -277,10 +280,11 @@ def _nested_fits(Phi: np.ndarray, y: np.ndarray, widths: np.ndarray, ridges: np.
         block = Phi[:, done:p]
         if R is None:
             R = scipy.linalg.qr(block.T, mode="r")[0][:n]
-            gram = block @ block.T
+            gram = block @ block.T if penalised else None
         else:
             R = scipy.linalg.lapack.dtpqrt(0, min(32, n), R, np.ascontiguousarray(block.T))[0]
-            gram += block @ block.T
+            if penalised:
+                gram += block @ block.T
         done = p
         for r, ridge in enumerate(ridges):
             if ridge > 0:
