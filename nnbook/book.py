@@ -32,8 +32,10 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from numbers import Real
+from numbers import Integral, Real
 from pathlib import Path
+
+import numpy as np
 
 RESULTS_ENV = "NNBOOK_RESULTS_DIR"
 _NAME = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)+$")
@@ -127,7 +129,7 @@ def claim(name: str, text: str, holds: bool, value: float, fmt: str = "{:.3g}") 
     _check_name(name)
     if not isinstance(text, str) or not text.strip():
         raise TypeError("text must be a non-empty str")
-    if not isinstance(holds, bool | _numpy_bool()):
+    if not isinstance(holds, bool | np.bool_):
         raise TypeError(f"holds must be a bool, got {type(holds).__name__}")
     number = _check_number(value, "value")
     result = Claim(
@@ -231,18 +233,10 @@ def _check_name(name: object) -> None:
         raise ValueError(f"name must look like 'chapter/key' (lower-case, digits, '_'), got {name!r}")
 
 
-def _numpy_bool() -> type:
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover - numpy is a dependency
-        return bool
-    return np.bool_
-
-
 def _check_number(value: object, arg: str) -> float | int:
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{arg} must be a real number, got {type(value).__name__}")
-    if isinstance(value, int) or (hasattr(value, "dtype") and value.dtype.kind in "iu"):
+    if isinstance(value, Integral):  # Python and numpy integers
         return int(value)
     number = float(value)
     if not math.isfinite(number):
