@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -21,7 +22,7 @@ def _noxfile_sphinx_args() -> list[str]:
     text = (ROOT / "noxfile.py").read_text()
     match = re.search(r"^SPHINX_ARGS = (\[.*\])", text, flags=re.M)
     assert match, "noxfile.py must define SPHINX_ARGS"
-    return eval(match.group(1))  # a literal list of strings
+    return ast.literal_eval(match.group(1))
 
 
 @pytest.fixture(scope="module")
