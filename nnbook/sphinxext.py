@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -74,6 +75,25 @@ class ValueRole(SphinxRole):
         return [nodes.literal(name, f"⟨{name}⟩")], []
 
 
+def _table(header: list[str], body: list[list[str | nodes.Node]], widths: Sequence[int] | None = None) -> nodes.table:
+    """A docutils table; each body cell is text or a ready inline node (a link, a literal)."""
+    table = nodes.table(classes=["nnbook-table"])
+    group = nodes.tgroup(cols=len(header))
+    table += group
+    for width in widths or [1] * len(header):
+        group += nodes.colspec(colwidth=width)
+    for section, rows in ((nodes.thead(), [header]), (nodes.tbody(), body)):
+        for cells in rows:
+            row = nodes.row()
+            for cell in cells:
+                entry = nodes.entry()
+                entry += nodes.paragraph("", "", cell) if isinstance(cell, nodes.Node) else nodes.paragraph(text=cell)
+                row += entry
+            section += row
+        group += section
+    return table
+
+
 class ResultsTable(SphinxDirective):
     """Include a table saved with :func:`nnbook.book.save_table`."""
 
@@ -90,30 +110,12 @@ class ResultsTable(SphinxDirective):
         with path.open(encoding="utf-8", newline="") as handle:
             rows = list(csv.reader(handle))
         header, body = rows[0], rows[1:]
-        table = self._table(header, body)
+        table = _table(header, body)
         if "caption" in self.options:
             table.insert(0, nodes.title(text=self.options["caption"]))
         if "name" in self.options:
             self.add_name(table)
         return [table]
-
-    @staticmethod
-    def _table(header: list[str], body: list[list[str]]) -> nodes.table:
-        table = nodes.table(classes=["nnbook-table"])
-        group = nodes.tgroup(cols=len(header))
-        table += group
-        for _ in header:
-            group += nodes.colspec(colwidth=1)
-        for section, rows in ((nodes.thead(), [header]), (nodes.tbody(), body)):
-            for cells in rows:
-                row = nodes.row()
-                for cell in cells:
-                    entry = nodes.entry()
-                    entry += nodes.paragraph(text=cell)
-                    row += entry
-                section += row
-            group += section
-        return table
 
 
 class ClaimsList(SphinxDirective):
@@ -151,20 +153,14 @@ class ClaimsList(SphinxDirective):
         return output
 
     def _claims_table(self, claims: list[dict]) -> nodes.table:
-        header = ["Claim", "Statement", "Measured", "Checked in"]
-        table = ResultsTable._table(header, [[""] * len(header) for _ in claims])
-        for colspec, width in zip(table.traverse(nodes.colspec), (3, 6, 1, 3), strict=True):
-            colspec["colwidth"] = width
         gallery_dir = self.env.config.nnbook_gallery_dir
-        for claim, row in zip(claims, table.traverse(nodes.tbody)[0].children, strict=True):
-            cells = [entry.children[0] for entry in row.children]
-            cells[0] += nodes.literal(text=claim["name"].partition("/")[2])
-            cells[1] += nodes.Text(claim["text"])
-            cells[2] += nodes.Text(claim["value_text"])
-            if claim["source"]:
-                source = claim["source"]
-                cells[3] += self._doc_link(f"/{gallery_dir}/{source.removesuffix('.py')}", source.partition("/")[2])
-        return table
+        rows = []
+        for claim in claims:
+            source = claim["source"]
+            link = self._doc_link(f"/{gallery_dir}/{source.removesuffix('.py')}", source.partition("/")[2])
+            key = nodes.literal(text=claim["name"].partition("/")[2])
+            rows.append([key, claim["text"], claim["value_text"], link if source else ""])
+        return _table(["Claim", "Statement", "Measured", "Checked in"], rows, widths=(3, 6, 1, 3))
 
     def _doc_link(self, target: str, text: str | None) -> pending_xref:
         """A ``:doc:`` reference; without ``text`` it shows the target's title."""
