@@ -62,6 +62,7 @@ under = result.ratio < 1.0
 best_under = int(np.flatnonzero(under)[np.argmin(ridgeless[under])])
 book.record("double_descent/n_train", n_train, fmt="{:d}")
 book.record("double_descent/n_sizes", grid.size, fmt="{:d}")
+book.record("double_descent/n_draws", result.test_mse.shape[1], fmt="{:d}")
 book.record("double_descent/peak_mse", ridgeless[peak], fmt="{:.0f}")
 book.record("double_descent/final_mse", ridgeless[-1], fmt="{:.3f}")
 book.record("double_descent/best_under_mse", ridgeless[best_under], fmt="{:.3f}")

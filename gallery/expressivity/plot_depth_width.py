@@ -22,6 +22,7 @@ linear regions they end up with.
 # (:func:`nnbook.depthwidth.fit_and_score`). Regions are counted on a
 # 300 x 300 grid of :math:`[-1.5, 1.5]^2` (a lower estimate).
 import numpy as np
+from scipy import integrate, stats
 
 from nnbook import book, data, depthwidth, expressivity, plotting
 
@@ -198,6 +199,12 @@ std_err = float(np.sqrt(p_mean * (1 - p_mean) / len(y_test)))
 book.record("expressivity/n_test", len(y_test), fmt="{:d}")
 book.record("expressivity/test_std_err", std_err, fmt="{:.1%}")
 book.record("expressivity/capable_range", max(capable) - min(capable), fmt="{:.1%}")
+# For comparison: the expected range of k independent normal estimates, in standard errors,
+# E[max - min] = integral of 1 - F(x)^k - (1 - F(x))^k over the real line.
+expected_range = integrate.quad(
+    lambda x: 1 - stats.norm.cdf(x) ** len(capable) - stats.norm.sf(x) ** len(capable), -np.inf, np.inf
+)[0]
+book.record("expressivity/expected_range_capable", expected_range, fmt="{:.1f}")
 book.record("expressivity/capable_min", min(capable), fmt="{:.1%}")
 book.record("expressivity/capable_max", max(capable), fmt="{:.1%}")
 book.claim(
