@@ -472,17 +472,36 @@ class RFFRun:
     """One SGD run of a random Fourier feature model (a fixed feature map and a trained :func:`readout`)."""
 
     n_features: int  # N frequencies, 2N coefficients
-    stable_lr: float  # max_stable_lr(Phi) / 2: full-batch stability bound of the mean squared error on these features
     history: History  # train_loss / test_loss are MSEs; measurements["test_error"] the fraction of wrong signs
     a0: np.ndarray  # (2N,) coefficients at initialisation
     a: np.ndarray  # (2N,) coefficients after training
 
 
+def rff_features(split: Split, n_features: int, draw: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Training and test features of the RFF model with ``n_features`` frequencies drawn with seed ``draw``.
+
+    Returns
+    -------
+    Phi : ndarray, shape (n_train, 2 n_features)
+    Phi_test : ndarray, shape (n_test, 2 n_features)
+
+    Examples
+    --------
+    >>> from nnbook.data import digits_curvy
+    >>> [P.shape for P in rff_features(digits_curvy(), 3)]
+    [(898, 6), (899, 6)]
+    """
+    if not isinstance(split, Split):
+        raise TypeError(f"split must be a nnbook.data.Split, got {type(split).__name__}")
+    n_features = check_int(n_features, "n_features", min_value=1, max_value=10**5)
+    V = rff.sample_frequencies(split.X_train.shape[1], n_features, rng=check_seed(draw, "draw"))
+    return rff.fourier_features(split.X_train, V), rff.fourier_features(split.X_test, V)
+
+
 def rff_sgd(split: Split, n_features: int, config: TrainConfig, draw: int = 0, init_std: float = 1e-3) -> RFFRun:
     """Train the coefficients of an RFF model on ``split`` with :func:`nnbook.training.train`.
 
-    The frequencies are :func:`nnbook.rff.sample_frequencies` with seed
-    ``draw``, the features :func:`nnbook.rff.fourier_features` (computed once),
+    The features are :func:`rff_features` (computed once, frequencies drawn with seed ``draw``),
     the coefficients start from :func:`readout` (seed ``draw``) and are trained
     with every setting of ``config`` (use ``loss="mse"``), evaluated on the test
     set after every epoch.
@@ -511,13 +530,9 @@ def rff_sgd(split: Split, n_features: int, config: TrainConfig, draw: int = 0, i
     >>> run.a.shape, run.history.test_loss.shape, run.history.config.lr
     ((40,), (3,), 0.01)
     """
-    if not isinstance(split, Split):
-        raise TypeError(f"split must be a nnbook.data.Split, got {type(split).__name__}")
-    n_features = check_int(n_features, "n_features", min_value=1, max_value=10**5)
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    V = rff.sample_frequencies(split.X_train.shape[1], n_features, rng=check_seed(draw, "draw"))
-    Phi, Phi_test = rff.fourier_features(split.X_train, V), rff.fourier_features(split.X_test, V)
+    Phi, Phi_test = rff_features(split, n_features, draw)
     model = readout(2 * n_features, init_std, seed=draw)
     a0 = model.weight.detach().double().numpy()[0].copy()
     test_t = torch.as_tensor(Phi_test, dtype=model.weight.dtype)
@@ -527,7 +542,7 @@ def rff_sgd(split: Split, n_features: int, config: TrainConfig, draw: int = 0, i
 
     history = train(model, config, (Phi, split.y_train), test=(Phi_test, split.y_test), hooks=[sign_error])
     a = model.weight.detach().double().numpy()[0].copy()
-    return RFFRun(n_features, max_stable_lr(Phi) / 2, history, a0, a)
+    return RFFRun(n_features, history, a0, a)
 
 
 def stack_curves(runs: list[RFFRun], name: str) -> np.ndarray:
