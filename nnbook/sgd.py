@@ -276,6 +276,40 @@ def _gd_filtered(X: np.ndarray, y: np.ndarray, lr: float, steps: np.ndarray, spe
     return w if primal else X.T @ w
 
 
+def null_space_norm(X: np.ndarray, v: np.ndarray) -> float:
+    """Norm of the part of ``v`` outside the span of the rows of ``X``: ``||v - P v||``.
+
+    Every gradient of a loss of ``X w`` is a combination of the rows of ``X``,
+    so gradient descent, full-batch or stochastic, never changes this part of
+    the weights: it keeps the value it had at initialisation. The projection
+    ``P`` comes from a QR factorisation of ``X^T`` with column pivoting
+    (numerical rank from its diagonal).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, p)
+    v : ndarray, shape (p,)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> null_space_norm(np.array([[1.0, 0.0, 0.0]]), np.array([3.0, 4.0, 0.0]))
+    4.0
+    """
+    X = check_array(X, "X", ndim=2)
+    v = check_array(v, "v", shape=(X.shape[1],))
+    n, p = X.shape
+    check_work(n * p * min(n, p), "X", MAX_WORK_SVD, "multiply-adds of a QR factorisation")
+    Q, R, _ = scipy.linalg.qr(X.T, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(R))
+    rank = int(np.sum(diag > (diag[0] if diag.size else 0.0) * max(n, p) * np.finfo(float).eps))
+    Q = Q[:, :rank]
+    return float(np.linalg.norm(v - Q @ (Q.T @ v)))
+
+
 def regression_problem(
     n: int, p: int, condition: float, noise: float = 0.1, rng: np.random.Generator | int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
