@@ -118,6 +118,26 @@ def regions(
     return Regions(Xa, ya, Xb, yb, Xc, yc, n_classes=n_classes, label_noise=label_noise)
 
 
+def constant_prediction_loss(y: np.ndarray, n_classes: int) -> float:
+    """Cross-entropy of the best constant prediction: the entropy of the class frequencies of ``y``.
+
+    A network whose last hidden layer is dead outputs the same logits for every
+    input; the lowest loss it can reach is this one.
+
+    Examples
+    --------
+    >>> round(constant_prediction_loss(np.array([0, 1, 0, 1]), 2), 6)  # log 2
+    0.693147
+    """
+    n_classes = check_int(n_classes, "n_classes", min_value=1, max_value=10**6)
+    y = check_array(y, "y", ndim=1, dtype="integer")
+    if y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(f"y must hold labels in [0, {n_classes - 1}], got [{y.min()}, {y.max()}]")
+    p = np.bincount(y, minlength=n_classes) / y.size
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
 def mlp(
     n_inputs: int = 2,
     n_classes: int = 4,
