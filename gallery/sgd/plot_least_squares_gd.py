@@ -47,7 +47,13 @@ runs = {f: sgd.least_squares_gd(X, y, lr=f * bound, n_steps=150) for f in fracti
 fig, ax = plotting.new_figure(height=3.8)
 for f, r in runs.items():
     ax.plot(np.maximum(r.loss - loss_star, 1e-18), label=rf"$\eta$ = {f:g} $\times\, 2/\lambda_{{\max}}$")
-ax.set(yscale="log", ylim=(1e-16, None), xlabel="step t", ylabel=r"$L(w_t) - L(w^\star)$ (floored at 1e-18)", title="Convergence and divergence on either side of the bound")
+ax.set(
+    yscale="log",
+    ylim=(1e-16, None),
+    xlabel="step t",
+    ylabel=r"$L(w_t) - L(w^\star)$ (floored at 1e-18)",
+    title="Convergence and divergence on either side of the bound",
+)
 ax.legend(fontsize=8)
 
 # %%
@@ -77,7 +83,13 @@ for k, (Xk, yk) in problems.items():
     t = np.arange(np.flatnonzero(excess > 1e-15)[-1] + 1)  # the stretch the curve is drawn over
     ax.plot(t, 10 * excess[t1] * predicted[k] ** (t - t1), ls="--", lw=1, color=line.get_color())
     steps_needed[k] = int(np.argmax(excess < 1e-6 * excess[0]))
-ax.set(yscale="log", ylim=(1e-16, None), xlabel="step t", ylabel=r"$L(w_t) - L(w^\star)$", title=r"Step $1/\lambda_{\max}$: the rate is set by $\kappa$")
+ax.set(
+    yscale="log",
+    ylim=(1e-16, None),
+    xlabel="step t",
+    ylabel=r"$L(w_t) - L(w^\star)$",
+    title=r"Step $1/\lambda_{\max}$: the rate is set by $\kappa$",
+)
 ax.legend(fontsize=8)
 
 # %%

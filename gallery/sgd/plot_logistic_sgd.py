@@ -56,11 +56,26 @@ for label, marker, colour in ((1.0, "o", "C0"), (0.0, "s", "C3")):
     pts = X[y == label]
     ax.scatter(pts[:, 1], pts[:, 2], marker=marker, s=18, color=colour, alpha=0.6, label=f"class y = {label:g}")
 x1 = np.linspace(X[:, 1].min() - 0.5, X[:, 1].max() + 0.5, 2)
-for w, name, style in ((w_star, "minimiser", "k-"), (gd.w, "gradient descent", "C2--"), (single[0].w, "SGD, m = 1", "C1:"), (mini[0].w, "SGD, m = 8", "C4-.")):
+for w, name, style in (
+    (w_star, "minimiser", "k-"),
+    (gd.w, "gradient descent", "C2--"),
+    (single[0].w, "SGD, m = 1", "C1:"),
+    (mini[0].w, "SGD, m = 8", "C4-."),
+):
     ax.plot(x1, -(w[0] + w[1] * x1) / w[2], style, lw=1.6, label=name)
     foot = -w[0] * w[1:] / (w[1:] @ w[1:])  # the point of the boundary closest to the origin
-    ax.annotate("", foot + w[1:] / np.linalg.norm(w[1:]), foot, arrowprops={"arrowstyle": "->", "color": style[:2] if style[0] == "C" else "k"})
-ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Decision boundaries after 50 epochs", ylim=(X[:, 2].min() - 1, X[:, 2].max() + 1))
+    ax.annotate(
+        "",
+        foot + w[1:] / np.linalg.norm(w[1:]),
+        foot,
+        arrowprops={"arrowstyle": "->", "color": style[:2] if style[0] == "C" else "k"},
+    )
+ax.set(
+    xlabel="$x_1$",
+    ylabel="$x_2$",
+    title="Decision boundaries after 50 epochs",
+    ylim=(X[:, 2].min() - 1, X[:, 2].max() + 1),
+)
 ax.legend(fontsize=8, loc="lower right")
 
 # %%
@@ -79,7 +94,12 @@ for runs, name, colour in (([gd], "gradient descent", "C2"), (single, "SGD, m = 
     plotting.band(ax_e, np.arange(epochs + 1), excess[name], label=name, color=colour)
 ax_u.axhline(loss_star, color="k", lw=1, ls=":", label="minimum")
 ax_u.set(xscale="log", xlabel="update", ylabel="mean cross-entropy", title="Loss after each update")
-ax_e.set(yscale="log", xlabel=f"epochs ({n} examples each)", ylabel=r"$L(w) - L(w^\star)$", title="Excess loss per example processed")
+ax_e.set(
+    yscale="log",
+    xlabel=f"epochs ({n} examples each)",
+    ylabel=r"$L(w) - L(w^\star)$",
+    title="Excess loss per example processed",
+)
 ax_u.legend(fontsize=8)
 
 # %%
@@ -104,11 +124,30 @@ floor = {name: values[:, -10:].mean(axis=1) for name, values in excess.items()} 
 went_up = np.mean([np.mean(np.diff(r.loss) > 0) for r in single])
 with book.numbers():
     book.record("sgd/logistic_loss_star", loss_star, fmt="{:.3f}", label="minimum mean cross-entropy")
-    book.record("sgd/logistic_gd_excess_1", one_epoch["gradient descent"][0], fmt="{:.3f}", label="GD excess loss after one epoch")
-    book.record("sgd/logistic_single_excess_1", one_epoch["SGD, m = 1"].mean(), fmt="{:.3f}", label="SGD (m=1) excess loss after one epoch")
-    book.record("sgd/logistic_mini_excess_1", one_epoch["SGD, m = 8"].mean(), fmt="{:.3f}", label="SGD (m=8) excess loss after one epoch")
-    book.record("sgd/logistic_floor_gd", floor["gradient descent"][0], fmt="{:.3f}", label="GD excess loss, last 10 epochs")
-    book.record("sgd/logistic_floor_single", floor["SGD, m = 1"].mean(), fmt="{:.3f}", label="SGD (m=1), last 10 epochs")
+    book.record(
+        "sgd/logistic_gd_excess_1",
+        one_epoch["gradient descent"][0],
+        fmt="{:.3f}",
+        label="GD excess loss after one epoch",
+    )
+    book.record(
+        "sgd/logistic_single_excess_1",
+        one_epoch["SGD, m = 1"].mean(),
+        fmt="{:.3f}",
+        label="SGD (m=1) excess loss after one epoch",
+    )
+    book.record(
+        "sgd/logistic_mini_excess_1",
+        one_epoch["SGD, m = 8"].mean(),
+        fmt="{:.3f}",
+        label="SGD (m=8) excess loss after one epoch",
+    )
+    book.record(
+        "sgd/logistic_floor_gd", floor["gradient descent"][0], fmt="{:.3f}", label="GD excess loss, last 10 epochs"
+    )
+    book.record(
+        "sgd/logistic_floor_single", floor["SGD, m = 1"].mean(), fmt="{:.3f}", label="SGD (m=1), last 10 epochs"
+    )
     book.record("sgd/logistic_floor_mini", floor["SGD, m = 8"].mean(), fmt="{:.1e}", label="SGD (m=8), last 10 epochs")
     book.claim(
         "sgd/logistic_noise_floor",

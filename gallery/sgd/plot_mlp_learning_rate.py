@@ -48,13 +48,22 @@ for lr in rates:
     for seed in seeds:
         net = deep_mlp.mlp(n_classes=task.n_classes, init="he", seed=seed)
         hooks = (deep_mlp.dead_unit_hook(task.X_val), deep_mlp.parameter_distance_hook(net))
-        history = train(net, dataclasses.replace(base, lr=lr, seed=seed), (task.X_train, task.y_train), val=(task.X_val, task.y_val), test=(task.X_test, task.y_test), hooks=hooks)
+        history = train(
+            net,
+            dataclasses.replace(base, lr=lr, seed=seed),
+            (task.X_train, task.y_train),
+            val=(task.X_val, task.y_val),
+            test=(task.X_test, task.y_test),
+            hooks=hooks,
+        )
         runs[lr, seed] = (net, history)
 
 
 def curve(lr: float, name: str) -> np.ndarray:
     """(seeds, epochs + 1) values of a curve for one learning rate."""
-    return np.array([runs[lr, s][1].val_loss if name == "val_loss" else runs[lr, s][1].measurements[name] for s in seeds])
+    return np.array(
+        [runs[lr, s][1].val_loss if name == "val_loss" else runs[lr, s][1].measurements[name] for s in seeds]
+    )
 
 
 # %%
@@ -73,7 +82,12 @@ for lr in rates:
     plotting.band(ax_t, epoch[1:], curve(lr, "relative_distance")[:, 1:], quantiles=(0.0, 1.0))
 ax_v.set(xlabel="epoch", ylabel="validation loss", title="Validation cross-entropy")
 ax_d.set(xlabel="epoch", ylabel="fraction of hidden units", title="Dead ReLU units")
-ax_t.set(yscale="log", xlabel="epoch", ylabel=r"$\|\theta_t - \theta_0\| / \|\theta_0\|$", title="Distance travelled by the weights")
+ax_t.set(
+    yscale="log",
+    xlabel="epoch",
+    ylabel=r"$\|\theta_t - \theta_0\| / \|\theta_0\|$",
+    title="Distance travelled by the weights",
+)
 ax_v.legend(fontsize=8)
 
 # %%
@@ -85,7 +99,9 @@ ax_v.legend(fontsize=8)
 # every input, and no gradient reaches any earlier layer, so nothing can
 # recover. At 0.2 the damage is partial; at the smaller rates the few dead
 # units are mostly those that were dead at initialisation.
-per_layer = np.array([[np.mean([runs[lr, s][1].measurements[f"dead_layer{i}"][-1] for s in seeds]) for i in range(1, 7)] for lr in rates])
+per_layer = np.array(
+    [[np.mean([runs[lr, s][1].measurements[f"dead_layer{i}"][-1] for s in seeds]) for i in range(1, 7)] for lr in rates]
+)
 fig, ax = plotting.new_figure(width=6.0, height=3.4)
 image = ax.imshow(per_layer, cmap="Reds", vmin=0, vmax=1, aspect="auto")
 ax.set_xticks(range(6), [f"layer {i}" for i in range(1, 7)])
@@ -125,15 +141,22 @@ with book.numbers():
         book.record(f"sgd/mlp_val_lr{key}", end[lr].mean(), fmt="{:.2f}", label=f"final validation loss, lr {lr:g}")
         book.record(f"sgd/mlp_dead_lr{key}", dead_end[lr].mean(), fmt="{:.0%}", label=f"dead units, lr {lr:g}")
         book.record(f"sgd/mlp_travel_lr{key}", travel[lr].mean(), fmt="{:.1e}", label=f"distance travelled, lr {lr:g}")
-    book.record("sgd/mlp_dead_init", np.mean([runs[lr, s][1].measurements["dead_all"][0] for lr in rates for s in seeds]), fmt="{:.0%}")
-    book.record("sgd/mlp_dead_last_lr1", per_layer[0, -1], fmt="{:.0%}", label="dead units in the last hidden layer, lr 1")
+    book.record(
+        "sgd/mlp_dead_init",
+        np.mean([runs[lr, s][1].measurements["dead_all"][0] for lr in rates for s in seeds]),
+        fmt="{:.0%}",
+    )
+    book.record(
+        "sgd/mlp_dead_last_lr1", per_layer[0, -1], fmt="{:.0%}", label="dead units in the last hidden layer, lr 1"
+    )
     book.record("sgd/mlp_best_lr", best[0], fmt="{:g}")
     book.record("sgd/mlp_best_acc", runs[best][1].val_accuracy[-1], fmt="{:.0%}")
     book.record("sgd/mlp_worst_lr", worst[0], fmt="{:g}")
     book.record("sgd/mlp_worst_acc", runs[worst][1].val_accuracy[-1], fmt="{:.0%}")
     book.claim(
         "sgd/mlp_large_lr_kills_units",
-        "at learning rate 1 at least half of the hidden units are dead after 8 epochs, in every seed (smallest fraction)",
+        "at learning rate 1 at least half of the hidden units are dead after 8 epochs, in every seed "
+        "(smallest fraction)",
         value=float(dead_end[1.0].min()),
         at_least=0.5,
         fmt="{:.0%}",

@@ -29,15 +29,18 @@ import dataclasses
 
 import numpy as np
 
-from nnbook import book, data, plotting, rff, sgd
+from nnbook import book, data, plotting, rff, rff_sgd, sgd
 from nnbook.training import TrainConfig
 
 split = data.digits_curvy()
 n = split.X_train.shape[0]
 sizes, draws = (5, 100, 400, 1000), range(5)
-bounds = {(N, d): sgd.max_stable_lr(sgd.rff_features(split, N, draw=d)[0]) / 2 for N in sizes for d in draws}
+bounds = {(N, d): sgd.max_stable_lr(rff_sgd.features(split, N, draw=d)[0]) / 2 for N in sizes for d in draws}
 for N in sizes:
-    print(f"N = {N:4d}   2N/n = {2 * N / n:.2f}   stable steps below {bounds[N, 0]:.3g}   N x bound = {N * bounds[N, 0]:.2f}")
+    print(
+        f"N = {N:4d}   2N/n = {2 * N / n:.2f}   stable steps below {bounds[N, 0]:.3g}   "
+        f"N x bound = {N * bounds[N, 0]:.2f}"
+    )
 
 # %%
 # Sweeping the step size
@@ -52,8 +55,10 @@ for N in sizes:
 # assignment's ``sgd_fit``.
 fractions = (0.01, 0.1, 0.3, 1.0, 2.0)
 base = TrainConfig(epochs=10, batch_size=64, loss="mse", on_divergence="stop", device="cpu")
-sweep = {(N, f): sgd.rff_sgd(split, N, dataclasses.replace(base, lr=f * bounds[N, 0])) for N in sizes for f in fractions}
-cosine = {N: sgd.rff_sgd(split, N, dataclasses.replace(base, lr=bounds[N, 0], lr_schedule="cosine")) for N in sizes}
+sweep = {
+    (N, f): rff_sgd.run(split, N, dataclasses.replace(base, lr=f * bounds[N, 0])) for N in sizes for f in fractions
+}
+cosine = {N: rff_sgd.run(split, N, dataclasses.replace(base, lr=bounds[N, 0], lr_schedule="cosine")) for N in sizes}
 final = {key: (run.history.train_loss[-1] if not run.history.diverged else np.inf) for key, run in sweep.items()}
 
 fig, (ax_abs, ax_rel) = plotting.new_figure(1, 2, width=10.0, height=3.9, sharey=True)
@@ -67,8 +72,18 @@ for N in sizes:
     ax_rel.plot(1.0, cosine[N].history.train_loss[-1], "*", ms=11, color=line.get_color())
 ax_abs.axvline(0.001, color="k", ls=":", lw=1.2)
 ax_abs.annotate("sgd_fit's lr", (0.001, ceiling), xytext=(4, -12), textcoords="offset points", fontsize=8)
-ax_abs.set(xscale="log", yscale="log", xlabel=r"step size $\eta$", ylabel="training MSE after 10 epochs", title="Constant steps, absolute units")
-ax_rel.set(xscale="log", xlabel=r"$\eta$ / stability bound $1/\lambda_{\max}$", title="In units of the bound (stars: cosine decay from 1)")
+ax_abs.set(
+    xscale="log",
+    yscale="log",
+    xlabel=r"step size $\eta$",
+    ylabel="training MSE after 10 epochs",
+    title="Constant steps, absolute units",
+)
+ax_rel.set(
+    xscale="log",
+    xlabel=r"$\eta$ / stability bound $1/\lambda_{\max}$",
+    title="In units of the bound (stars: cosine decay from 1)",
+)
 ax_rel.legend(fontsize=8)
 
 # %%
@@ -82,7 +97,15 @@ ax_rel.legend(fontsize=8)
 # large residuals, its mini-batch gradients stay noisy at the minimum, and
 # only the largest batch settles.
 batch_sizes = (16, 64, 256)
-by_batch = {(N, b): (sweep[N, 0.3] if b == base.batch_size else sgd.rff_sgd(split, N, dataclasses.replace(base, lr=0.3 * bounds[N, 0], batch_size=b))) for N in sizes for b in batch_sizes}
+by_batch = {
+    (N, b): (
+        sweep[N, 0.3]
+        if b == base.batch_size
+        else rff_sgd.run(split, N, dataclasses.replace(base, lr=0.3 * bounds[N, 0], batch_size=b))
+    )
+    for N in sizes
+    for b in batch_sizes
+}
 fig, axes = plotting.new_figure(1, len(sizes), width=12.0, height=3.3, sharey=True)
 for ax, N in zip(axes, sizes, strict=True):
     for b in batch_sizes:
@@ -105,17 +128,25 @@ axes[0].set(ylabel="training MSE")
 # forth before the schedule calms them. The dashed line is the test error of the least-squares
 # (minimum-norm) fit with the same features, the point gradient descent would
 # reach with an unlimited budget (mean over the draws).
-tuned = {N: [sgd.rff_sgd(split, N, dataclasses.replace(base, lr=bounds[N, d], lr_schedule="cosine", epochs=20, seed=d), draw=d) for d in draws] for N in sizes}
+tuned = {
+    N: [
+        rff_sgd.run(
+            split, N, dataclasses.replace(base, lr=bounds[N, d], lr_schedule="cosine", epochs=20, seed=d), draw=d
+        )
+        for d in draws
+    ]
+    for N in sizes
+}
 least_squares = {}
 for N in sizes:
     for d in draws:
-        Phi, Phi_test = sgd.rff_features(split, N, draw=d)
+        Phi, Phi_test = rff_sgd.features(split, N, draw=d)
         least_squares[N, d] = np.mean((Phi_test @ rff.fit_min_norm(Phi, split.y_train) - split.y_test) ** 2)
 fig, axes = plotting.new_figure(1, len(sizes), width=12.0, height=3.4, sharey=True)
 for ax, N in zip(axes, sizes, strict=True):
     epoch = tuned[N][0].history.epoch
     for name, label, colour in (("train_loss", "training", "C0"), ("test_loss", "test", "C1")):
-        ax.plot(epoch, sgd.stack_curves(tuned[N], name).T, color=colour, lw=0.9, alpha=0.7)
+        ax.plot(epoch, rff_sgd.stack_curves(tuned[N], name).T, color=colour, lw=0.9, alpha=0.7)
         ax.plot([], [], color=colour, label=label)
     ax.axhline(np.mean([least_squares[N, d] for d in draws]), color="C1", ls="--", lw=1.2, label="test, least squares")
     ax.set(yscale="log", ylim=(0.1, 3.0), xlabel="epoch", title=f"N = {N}, 2N/n = {2 * N / n:.2f}")
@@ -140,7 +171,7 @@ try:
     TrainConfig(learning_rate=0.1)
 except TypeError as err:
     print(f"TrainConfig(learning_rate=0.1) -> TypeError: {err}")
-slow = sgd.rff_sgd(split, 5, dataclasses.replace(base, lr=0.001))
+slow = rff_sgd.run(split, 5, dataclasses.replace(base, lr=0.001))
 for run in (slow, sweep[5, 0.01], sweep[5, 0.1]):
     print(f"N = 5, lr = {run.history.config.lr:.3g}: training MSE after 10 epochs {run.history.train_loss[-1]:.3f}")
 
@@ -148,26 +179,39 @@ for run in (slow, sweep[5, 0.01], sweep[5, 0.1]):
 # The numbers, checked
 # --------------------
 best_constant = {N: min(final[N, f] for f in fractions) for N in sizes}
-at_end = {N: sgd.stack_curves(tuned[N], "test_loss")[:, -1] for N in sizes}
+at_end = {N: rff_sgd.stack_curves(tuned[N], "test_loss")[:, -1] for N in sizes}
 ls_test = {N: np.array([least_squares[N, d] for d in draws]) for N in sizes}
-Phi, _ = sgd.rff_features(split, 5)
+Phi, _ = rff_sgd.features(split, 5)
 ls_train_5 = np.mean((Phi @ rff.fit_min_norm(Phi, split.y_train) - split.y_train) ** 2)
-drop = {N: (sweep[N, 0.01].history.train_loss[0] - final[N, 0.01]) / (cosine[N].history.train_loss[0] - cosine[N].history.train_loss[-1]) for N in sizes}
+drop = {
+    N: (sweep[N, 0.01].history.train_loss[0] - final[N, 0.01])
+    / (cosine[N].history.train_loss[0] - cosine[N].history.train_loss[-1])
+    for N in sizes
+}
 with book.numbers():
     for N in sizes:
         book.record(f"sgd/rff_bound_n{N}", bounds[N, 0], fmt="{:.2g}", label=f"stable step bound, N = {N}")
-        book.record(f"sgd/rff_assignment_fraction_n{N}", 0.001 / bounds[N, 0], fmt="{:.3f}", label=f"0.001 / bound, N = {N}")
+        book.record(
+            f"sgd/rff_assignment_fraction_n{N}", 0.001 / bounds[N, 0], fmt="{:.3f}", label=f"0.001 / bound, N = {N}"
+        )
         book.record(f"sgd/rff_test_n{N}", at_end[N].mean(), fmt="{:.3f}", label=f"tuned SGD test MSE, N = {N}")
         book.record(f"sgd/rff_test_spread_n{N}", at_end[N].max() - at_end[N].min(), fmt="{:.3f}")
         book.record(f"sgd/rff_ls_test_n{N}", ls_test[N].mean(), fmt="{:.3f}", label=f"least-squares test MSE, N = {N}")
         book.record(f"sgd/rff_cosine_train_n{N}", cosine[N].history.train_loss[-1], fmt="{:.3f}")
         book.record(f"sgd/rff_best_constant_train_n{N}", best_constant[N], fmt="{:.3f}")
-    book.record("sgd/rff_bound_ratio", bounds[5, 0] / bounds[1000, 0], fmt="{:.0f}", label="bound for N=5 over bound for N=1000")
-    book.record("sgd/rff_bound_draw_spread_n5", max(bounds[5, d] for d in draws) / min(bounds[5, d] for d in draws), fmt="{:.2f}")
+    book.record(
+        "sgd/rff_bound_ratio", bounds[5, 0] / bounds[1000, 0], fmt="{:.0f}", label="bound for N=5 over bound for N=1000"
+    )
+    book.record(
+        "sgd/rff_bound_draw_spread_n5",
+        max(bounds[5, d] for d in draws) / min(bounds[5, d] for d in draws),
+        fmt="{:.2f}",
+    )
     book.record("sgd/rff_slow_train", slow.history.train_loss[-1], fmt="{:.3f}")
     book.claim(
         "sgd/rff_bound_scales_as_one_over_n",
-        "the stability bound shrinks like 1/N: N times the bound varies by less than a factor 1.5 from N = 100 to N = 1000",
+        "the stability bound shrinks like 1/N: N times the bound varies by less than a factor 1.5 "
+        "from N = 100 to N = 1000",
         value=max(N * bounds[N, 0] for N in sizes[1:]) / min(N * bounds[N, 0] for N in sizes[1:]),
         at_most=1.5,
         fmt="{:.2f}",
@@ -212,7 +256,8 @@ with book.numbers():
     )
     book.claim(
         "sgd/rff_small_model_converges",
-        "for N = 5 the tuned SGD matches the test error of the least-squares fit within 10% (mean over draws of the ratio)",
+        "for N = 5 the tuned SGD matches the test error of the least-squares fit within 10% "
+        "(mean over draws of the ratio)",
         value=float(np.mean(at_end[5] / ls_test[5])),
         between=(0.9, 1.1),
         fmt="{:.2f}",

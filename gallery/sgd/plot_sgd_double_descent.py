@@ -26,7 +26,7 @@ peak are exactly the ones a finite budget never fits.
 # far beyond what SGD could run.
 import numpy as np
 
-from nnbook import book, data, plotting, sgd
+from nnbook import book, data, plotting, rff_sgd, sgd
 from nnbook.training import TrainConfig
 
 split = data.digits_curvy()
@@ -34,7 +34,7 @@ n = split.X_train.shape[0]
 ratios = np.array([0.1, 0.3, 0.6, 0.85, 1.0, 1.2, 1.6, 2.2, 3.0])
 sizes = np.round(ratios * n / 2).astype(int)
 budgets = np.array([0, 1, 3, 10, 30, 100, 300, 10**3, 3 * 10**3, 10**4, 3 * 10**4, 10**5, 3 * 10**5, 10**6, 10**7])
-result = sgd.sgd_double_descent(
+result = rff_sgd.sweep(
     split, sizes, lr_fraction=0.3, epochs=30, batch_size=64, gd_epochs=tuple(budgets), draws=(0, 1, 2)
 )
 print(f"{n} training points; sizes N = {sizes.tolist()}; {result.steps_per_epoch} steps per epoch")
@@ -54,7 +54,13 @@ for g, colour in ((7, "C2"), (11, "C4"), (14, "C3")):
     ax.plot(result.ratio, result.gd_test_mse[:, :, g].mean(axis=0), "--", color=colour, label=label)
 ax.plot(result.ratio, result.min_norm_test_mse.mean(axis=0), "k-", lw=2, label="minimum norm")
 plotting.mark_vertical(ax, 1.0, "2N = n")
-ax.set(xscale="log", yscale="log", xlabel="parameters per training point 2N/n", ylabel="test MSE", title="Double descent needs an unlimited budget")
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="parameters per training point 2N/n",
+    ylabel="test MSE",
+    title="Double descent needs an unlimited budget",
+)
 ax.legend(fontsize=8, loc="upper left")
 
 # %%
@@ -73,18 +79,42 @@ ax.legend(fontsize=8, loc="upper left")
 # directions with :math:`\eta\lambda t \ll 1` are not fitted at all.
 fig, (ax_d, ax_f) = plotting.new_figure(1, 2, width=10.0, height=3.9)
 for k, colour in ((1, "C0"), (4, "C3"), (8, "C2")):
-    ax_d.plot(np.maximum(budgets, 0.5), result.gd_to_min_norm[:, k].mean(axis=0), "o-", ms=3, color=colour, label=f"2N/n = {result.ratio[k]:.2f}")
+    ax_d.plot(
+        np.maximum(budgets, 0.5),
+        result.gd_to_min_norm[:, k].mean(axis=0),
+        "o-",
+        ms=3,
+        color=colour,
+        label=f"2N/n = {result.ratio[k]:.2f}",
+    )
     ax_d.plot(result.epoch[-1], result.to_min_norm[:, k].mean(), "o", ms=9, mfc="none", color=colour)
-ax_d.set(xscale="log", yscale="log", ylim=(1e-6, 2), xlabel="epochs of gradient descent (0 shown at 0.5)", ylabel=r"$\|a_t - a^\star\| / \|a^\star\|$", title="Distance to the minimum-norm fit")
+ax_d.set(
+    xscale="log",
+    yscale="log",
+    ylim=(1e-6, 2),
+    xlabel="epochs of gradient descent (0 shown at 0.5)",
+    ylabel=r"$\|a_t - a^\star\| / \|a^\star\|$",
+    title="Distance to the minimum-norm fit",
+)
 ax_d.legend(fontsize=8)
-Phi_threshold = sgd.rff_features(split, int(sizes[ratios == 1.0][0]))[0]  # a model at 2N = n
+Phi_threshold = rff_sgd.features(split, int(sizes[ratios == 1.0][0]))[0]  # a model at 2N = n
 lam = sgd.hessian_eigenvalues(Phi_threshold)
 eta = 0.3 * sgd.max_stable_lr(Phi_threshold)  # 0.3 of the bound, for the loss with the factor 1/2
 for g, colour in ((4, "C1"), (7, "C2"), (11, "C4"), (14, "C3")):
     t = budgets[g] * result.steps_per_epoch
-    ax_f.plot(lam[lam > 0], -np.expm1(t * np.log1p(-eta * lam[lam > 0])), color=colour, label=rf"$10^{{{np.log10(budgets[g]):.0f}}}$ epochs")
+    ax_f.plot(
+        lam[lam > 0],
+        -np.expm1(t * np.log1p(-eta * lam[lam > 0])),
+        color=colour,
+        label=rf"$10^{{{np.log10(budgets[g]):.0f}}}$ epochs",
+    )
 ax_f.plot(lam[lam > 0], np.full(int(np.sum(lam > 0)), -0.04), "|", color="0.3", ms=8, alpha=0.5)  # the spectrum
-ax_f.set(xscale="log", xlabel=r"eigenvalue $\lambda$ of $\Phi^\top\Phi/n$ (ticks: the spectrum)", ylabel="fraction fitted", title="What a budget of t steps fits (2N = n)")
+ax_f.set(
+    xscale="log",
+    xlabel=r"eigenvalue $\lambda$ of $\Phi^\top\Phi/n$ (ticks: the spectrum)",
+    ylabel="fraction fitted",
+    title="What a budget of t steps fits (2N = n)",
+)
 ax_f.legend(fontsize=8)
 
 # %%
@@ -95,8 +125,12 @@ ax_f.legend(fontsize=8)
 # component outside the span of the rows of :math:`\Phi`, which no gradient can
 # change. We measure that component for draw 0 and compare it with the final
 # SGD weights.
-widest = sgd.rff_features(split, int(sizes[-1]))  # a model with 2N/n = 3 (its own draw of frequencies)
-run = sgd.rff_sgd(split, int(sizes[-1]), TrainConfig(lr=0.3 * sgd.max_stable_lr(widest[0]) / 2, epochs=3, batch_size=64, loss="mse", device="cpu"))
+widest = rff_sgd.features(split, int(sizes[-1]))  # a model with 2N/n = 3 (its own draw of frequencies)
+run = rff_sgd.run(
+    split,
+    int(sizes[-1]),
+    TrainConfig(lr=0.3 * sgd.max_stable_lr(widest[0]) / 2, epochs=3, batch_size=64, loss="mse", device="cpu"),
+)
 null_init, null_final = sgd.null_space_norm(widest[0], run.a0), sgd.null_space_norm(widest[0], run.a)
 
 # %%
@@ -109,7 +143,12 @@ g30, g7 = int(np.flatnonzero(budgets == 30)[0]), int(np.flatnonzero(budgets == 1
 with book.numbers():
     book.record("sgd/dd_n_sizes", sizes.size, fmt="{:d}")
     book.record("sgd/dd_steps_per_epoch", result.steps_per_epoch, fmt="{:d}")
-    book.record("sgd/dd_min_norm_peak", result.min_norm_test_mse[:, at[1.0]].mean(), fmt="{:.0f}", label="minimum-norm test MSE at 2N = n")
+    book.record(
+        "sgd/dd_min_norm_peak",
+        result.min_norm_test_mse[:, at[1.0]].mean(),
+        fmt="{:.0f}",
+        label="minimum-norm test MSE at 2N = n",
+    )
     book.record("sgd/dd_sgd_at_threshold", sgd_end[at[1.0]], fmt="{:.3f}", label="SGD (30 epochs) test MSE at 2N = n")
     book.record("sgd/dd_sgd_at_3", sgd_end[at[3.0]], fmt="{:.3f}")
     book.record("sgd/dd_gd_1e7_at_threshold", gd[at[1.0], g7], fmt="{:.2f}", label="GD (1e7 epochs) test MSE at 2N = n")
