@@ -104,5 +104,7 @@ bibtex_reference_style = "author_year"
 html_theme = "furo"
 html_title = "nnbook: deep neural networks, executed"
 html_static_path = ["_static"]
+html_js_files = ["nnbook.js"]
+html_search_scorer = "_static/search_scorer.js"
 html_last_updated_fmt = None
 copybutton_exclude = ".linenos, .gp, .go"
