@@ -49,7 +49,8 @@ from nnbook.training import predict
 
 MAX_POINTS = 10**7  # bound on the points of a task or of a prediction grid
 INITS = ("torch", "he")  # torch's default for nn.Linear, or He et al.'s N(0, 2 / fan_in) with zero biases
-MAX_PROBE = 10**6  # bound on the rows of a dead-unit probe (run as one batch)
+MAX_PROBE = 10**6
+MAX_WIDTH = 4096  # bound on the inputs, units per layer and outputs of an MLP  # bound on the rows of a dead-unit probe (run as one batch)
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,9 @@ def regions(
     n_train, n_val, n_test : int
         Sizes of the three sets (each ``>= 1``, together at most ``10**7``).
     n_classes : int
-        Number of classes (``>= 2``).
+        Number of classes (``2 <= n_classes <= 1000``).
     n_regions : int
-        Number of Voronoi cells (``>= n_classes``).
+        Number of Voronoi cells (``n_classes <= n_regions <= 10000``).
     label_noise : float
         In ``[0, 1]``.
     rng : Generator, int or None
@@ -113,7 +114,7 @@ def regions(
     ]
     if sum(sizes) > MAX_POINTS:
         raise ValueError(f"n_train + n_val + n_test must be at most {MAX_POINTS}, got {sum(sizes)}")
-    n_classes = check_int(n_classes, "n_classes", min_value=2)
+    n_classes = check_int(n_classes, "n_classes", min_value=2, max_value=1000)
     n_regions = check_int(n_regions, "n_regions", min_value=n_classes, max_value=10_000)
     label_noise = check_real(label_noise, "label_noise", min_value=0.0, max_value=1.0)
     rng = check_rng(rng)
@@ -170,7 +171,7 @@ def mlp(
     Parameters
     ----------
     n_inputs, n_classes : int
-        Input dimension (``>= 1``) and number of outputs (``>= 1``).
+        Input dimension and number of outputs (each in ``[1, 4096]``).
     width : int
         Units per hidden layer (``1 <= width <= 4096``).
     n_hidden : int
@@ -188,9 +189,9 @@ def mlp(
     >>> [type(m).__name__ for m in net]
     ['Linear', 'BatchNorm1d', 'ReLU', 'Linear', 'BatchNorm1d', 'ReLU', 'Linear']
     """
-    n_inputs = check_int(n_inputs, "n_inputs", min_value=1)
-    n_classes = check_int(n_classes, "n_classes", min_value=1)
-    width = check_int(width, "width", min_value=1, max_value=4096)
+    n_inputs = check_int(n_inputs, "n_inputs", min_value=1, max_value=MAX_WIDTH)
+    n_classes = check_int(n_classes, "n_classes", min_value=1, max_value=MAX_WIDTH)
+    width = check_int(width, "width", min_value=1, max_value=MAX_WIDTH)
     n_hidden = check_int(n_hidden, "n_hidden", min_value=1, max_value=100)
     batch_norm = check_bool(batch_norm, "batch_norm")
     init = check_choice(init, "init", INITS)

@@ -248,8 +248,10 @@ def gd_closed_form(X: np.ndarray, y: np.ndarray, lr: float, n_steps: int | np.nd
         raise ValueError(f"lr must be below max_stable_lr(X) = {2.0 * n / mu[-1]:.6g}, got {lr!r}")
     mu = np.maximum(mu, 0.0)  # round-off can make zero eigenvalues slightly negative
     t = steps.astype(float)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        damped = -np.expm1(t * np.log1p(-lr * mu / n))  # (T, r): 1 - (1 - lr mu / n)^t
+    x = lr * mu / n  # in [0, 2)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # (T, r): 1 - (1 - x)^t, through expm1/log1p where 1 - x > 0 (accurate for tiny x), by powers otherwise
+        damped = np.where(x < 0.5, -np.expm1(t * np.log1p(-np.minimum(x, 0.5))), 1.0 - np.power(1.0 - x, t))
         gain = np.where(mu > 0, damped / mu, t * lr / n)  # its limit lr t / n as mu -> 0
     w = Q @ (gain.T * (Q.T @ (X.T @ y if primal else y))[:, None])
     w = w if primal else X.T @ w
