@@ -116,7 +116,8 @@ def test_hook_reports_fractions_and_runs_inside_training():
     task = deep_mlp.regions(n_train=200, n_val=100, n_test=10, rng=0)
     net = deep_mlp.mlp(width=8, n_hidden=2, seed=0)
     hooks = (deep_mlp.dead_unit_hook(task.X_val), deep_mlp.parameter_distance_hook(net))
-    history = train(net, TrainConfig(lr=0.05, epochs=2, batch_size=50, device="cpu"), (task.X_train, task.y_train), hooks=hooks)
+    config = TrainConfig(lr=0.05, epochs=2, batch_size=50, device="cpu")
+    history = train(net, config, (task.X_train, task.y_train), hooks=hooks)
     m = history.measurements
     assert set(m) == {"dead_layer1", "dead_layer2", "dead_all", "relative_distance"}
     assert m["relative_distance"][0] == 0 and m["relative_distance"][-1] > 0

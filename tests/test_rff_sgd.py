@@ -25,7 +25,7 @@ VALID_CALLS = {
     "features": lambda: {"split": SPLIT, "n_features": 4},
     "readout": lambda: {"n_inputs": 6},
     "run": lambda: {"split": SPLIT, "n_features": 4, "config": dataclasses.replace(CONFIG, epochs=1)},
-    "stack_curves": lambda: {"runs": [rff_sgd.run(SPLIT, 3, dataclasses.replace(CONFIG, epochs=1))], "name": "test_loss"},
+    "stack_curves": lambda: {"runs": [rff_sgd.run(SPLIT, 3, CONFIG)], "name": "test_loss"},
     "sweep": lambda: {
         "split": SPLIT,
         "n_features": np.array([3, 30]),
