@@ -49,8 +49,8 @@ from nnbook.training import predict
 
 MAX_POINTS = 10**7  # bound on the points of a task or of a prediction grid
 INITS = ("torch", "he")  # torch's default for nn.Linear, or He et al.'s N(0, 2 / fan_in) with zero biases
-MAX_PROBE = 10**6
-MAX_WIDTH = 4096  # bound on the inputs, units per layer and outputs of an MLP  # bound on the rows of a dead-unit probe (run as one batch)
+MAX_PROBE = 10**6  # bound on the rows of a dead-unit probe (run as one batch)
+MAX_WIDTH = 4096  # bound on the inputs, units per layer and outputs of an MLP
 
 
 @dataclass(frozen=True)
