@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.timing import compare
+from benchmarks.timing import Kernel, compare
 from nnbook import data, rff
 
 
@@ -39,11 +39,24 @@ def main() -> None:
     V = rff.sample_frequencies(64, 2000, rng=0)
     Phi, y = rff.fourier_features(split.X_train, V), split.y_train
     print(f"n = {Phi.shape[0]}, p = 2N = {Phi.shape[1]}")
+    n, p = Phi.shape
+    # Floating-point operations (a multiply-add counts two): the primal solve forms the p x p Gram matrix
+    # (numpy's Phi.T @ Phi uses syrk: n p^2) and LU-factorises it (2/3 p^3); the dual forms the n x n Gram matrix
+    # with syrk (n^2 p), Cholesky (n^3 / 3), two triangular solves and Phi^T c (2 n^2 + 2 n p).
+    primal = n * p**2 + 2 / 3 * p**3 + 2 * n * p + 2 * p**2
+    dual = n**2 * p + n**3 / 3 + 2 * n**2 + 2 * n * p
     compare(
         "ridge 1e-2, N=2000: primal normal eqs vs dual",
         lambda: naive_ridge(Phi, y, 1e-2),
         lambda: rff.fit_min_norm(Phi, y, ridge=1e-2),
         repeat=3,
+        ops=(primal, dual),
+        kernel=Kernel(
+            "dual solve (syrk + Cholesky)",
+            flops=dual,
+            note="syrk forms Phi Phi^T from a C-ordered Phi that scipy first copies to Fortran order, and at "
+            f"n = {n} the Cholesky and the solves are too small to run at the peak",
+        ),
     )
     compare(
         "ridgeless, N=2000: pinv(Phi^T Phi) vs QR of Phi^T",

@@ -61,6 +61,7 @@ def tracking(gallery_conf: dict) -> bool:
 
 
 def executes(config) -> bool:
+    """Whether this build executes the gallery (not ``-D plot_gallery=0``)."""
     return str(config.plot_gallery).lower() not in {"0", "false"}
 
 
@@ -81,28 +82,45 @@ def freeze_config(app: Sphinx, config) -> None:
             frozen[item.name] = (stable_str(item.value), copy.deepcopy(item.value))
         except Exception:  # a value that cannot be copied is left alone
             continue
-    _state(app)["config"] = frozen
+    _state(app).update(config=frozen, config_names={item.name for item in config})
 
 
 def pickle_config_as_started(app: Sphinx, env) -> list[str]:
-    """Before the environment is pickled, put back the values extensions filled in during the build."""
-    live = {}
-    for name, (text, value) in _state(app).get("config", {}).items():
-        current = getattr(app.config, name)
+    """Before the environment is pickled, put the configuration back as it was when the build started.
+
+    Extensions fill values in while building (sphinx-gallery its settings, myst
+    the MathJax settings, sphinx-gallery the static path) and a theme registers
+    options of its own once the builder exists (furo's ``pygments_dark_style``).
+    Pickled as they are, the next build would compare them with a configuration
+    that has not been filled in yet and report that it changed.
+    """
+    config, state = app.config, _state(app)
+    live, late = {}, {}
+    for name, (text, value) in state.get("config", {}).items():
+        current = getattr(config, name)
         try:
             if stable_str(current) == text:
                 continue
         except Exception:  # a value stable_str cannot print is left alone
             continue
         live[name] = current
-        setattr(app.config, name, value)
-    _state(app)["live_config"] = live
+        setattr(config, name, value)
+    options = getattr(config, "_options", {})
+    for name in [n for n in options if n not in state.get("config_names", options)]:
+        late[name] = (options.pop(name), config.__dict__.pop(name, None))
+    state.update(live_config=live, late_config=late)
     return []
 
 
 def restore_config(app: Sphinx, *args) -> None:
-    for name, value in _state(app).pop("live_config", {}).items():
-        setattr(app.config, name, value)
+    """Once the environment is pickled, give the extensions back the values they filled in."""
+    config, state = app.config, _state(app)
+    for name, (option, value) in state.pop("late_config", {}).items():
+        config._options[name] = option
+        if value is not None:
+            config.__dict__[name] = value
+    for name, value in state.pop("live_config", {}).items():
+        setattr(config, name, value)
 
 
 def prepare(app: Sphinx) -> None:
@@ -180,8 +198,8 @@ def check(app: Sphinx) -> None:
             why = ["sphinx-gallery found the example out of date"]
         elif decision is not None and not chosen:
             why = ["not selected for execution in this build", *(["stale: " + "; ".join(why)] if decision.run else [])]
-        seconds = record["seconds"] if record else None
-        rows.append({"example": example.name, "status": status, "why": why, "seconds": seconds})
+        seconds, cpu = (record["seconds"], record.get("cpu_seconds")) if record else (None, None)
+        rows.append({"example": example.name, "status": status, "why": why, "seconds": seconds, "cpu_seconds": cpu})
     for name, scripts in store.duplicates(owners).items():
         _error(app, f"result {name!r} is recorded by more than one script: {', '.join(scripts)}")
     current = report.snapshot(results_folder(app))
@@ -255,17 +273,20 @@ def note_quote(env, name: str) -> None:
 
 
 def purge_doc(app: Sphinx, env, docname: str) -> None:
+    """Forget what a page that is read again (or removed) quoted."""
     getattr(env, QUOTES_KEY, {}).pop(docname, None)
     getattr(env, REPORT_DOCS_KEY, set()).discard(docname)
 
 
 def init_env(app: Sphinx) -> None:
+    """Create the environment's records of quotations and report pages on a fresh environment."""
     for key, empty in ((QUOTES_KEY, dict), (REPORT_DOCS_KEY, set)):
         if not hasattr(app.env, key):
             setattr(app.env, key, empty())
 
 
 def fill_report(app: Sphinx, doctree, docname: str) -> None:
+    """Replace the build report's placeholder by the report, every page having been read."""
     from nnbook.book.report_page import render
 
     for node in list(doctree.findall(BuildReportNode)):

@@ -72,6 +72,8 @@ def _examples(app: Sphinx, docname: str, data: dict) -> list[nodes.Node]:
         for row in sorted(by_chapter[chapter], key=lambda r: (STATUS_ORDER.get(r["status"], 9), r["example"])):
             target = f"{gallery}/{row['example'].removesuffix('.py')}"
             seconds = "" if row["seconds"] is None else f"{row['seconds']:.1f}"
+            if row.get("cpu_seconds") is not None:
+                seconds += f" ({row['cpu_seconds']:.1f})"
             rows.append(
                 [
                     _cell(_link(app, docname, target, row["example"].rpartition("/")[2], literal=True)),
@@ -80,7 +82,8 @@ def _examples(app: Sphinx, docname: str, data: dict) -> list[nodes.Node]:
                     _cell(seconds),
                 ]
             )
-        output += [heading, _table(["Example", "This build", "Why", "Last run (s)"], rows, [3, 1, 6, 1])]
+        header = ["Example", "This build", "Why", "Last run: wall (CPU) s"]
+        output += [heading, _table(header, rows, [3, 1, 6, 2])]
     return output
 
 

@@ -12,8 +12,8 @@ ran, holding
   each module's source file;
 - the environment: the digest of the pinned ``constraints.txt`` and the
   versions of Python and of the packages that compute the numbers;
-- the results it wrote (kind and name, from the store's ledger) and whether
-  it finished without an error.
+- the results it wrote (kind and name, from the store's ledger), whether it
+  finished without an error, and how long it took (wall-clock and CPU time).
 
 :func:`track` is a sphinx-gallery ``reset_modules`` callable, run before and
 after every example (``reset_modules_order = "both"``). Before, it drops
@@ -66,14 +66,17 @@ class Example:
 
     @property
     def md5(self) -> Path:
+        """sphinx-gallery's digest of the script when it last ran to its end."""
         return self.target.with_name(self.target.name + ".md5")
 
     @property
     def record(self) -> Path:
+        """The dependency record written after the example ran."""
         return self.target.with_suffix(".run.json")
 
     @property
     def ledger(self) -> Path:
+        """The list of results the example writes while it runs."""
         return self.target.with_suffix(".ledger")
 
 
@@ -87,6 +90,7 @@ class Decision:
 
 
 def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -142,12 +146,13 @@ def read_record(example: Example) -> dict | None:
     except (OSError, ValueError):
         return None
     keys = {"schema", "example", "script", "modules", "environment", "results", "status", "build", "seconds"}
-    if not isinstance(record, dict) or set(record) != keys or record["schema"] != SCHEMA:
+    if not isinstance(record, dict) or not keys <= set(record) or record["schema"] != SCHEMA:
         return None
     return record
 
 
 def record_results(record: Mapping | None) -> list[tuple[str, str]]:
+    """The ``(kind, name)`` results a record lists (none for no record)."""
     return [tuple(pair) for pair in record["results"]] if record else []
 
 
@@ -280,7 +285,8 @@ def track(gallery_conf: dict, fname: str, when: str) -> None:
         example.md5.unlink(missing_ok=True)
         example.ledger.unlink(missing_ok=True)
         os.environ[store.LEDGER_ENV] = str(example.ledger)
-        _STATE.update(example=example, start=time.perf_counter(), old=record_results(read_record(example)))
+        old = record_results(read_record(example))
+        _STATE.update(example=example, start=time.perf_counter(), cpu=time.process_time(), old=old)
         return
     example = _STATE.pop("example", None)
     if example is None or example.name.rsplit("/", 1)[-1] != fname:
@@ -304,6 +310,7 @@ def track(gallery_conf: dict, fname: str, when: str) -> None:
         "status": "ok" if passed else "failed",
         "build": os.environ.get(BUILD_ID_ENV, ""),
         "seconds": round(time.perf_counter() - _STATE.pop("start", time.perf_counter()), 3),
+        "cpu_seconds": round(time.process_time() - _STATE.pop("cpu", time.process_time()), 3),
     }
     _atomic_json(example.record, record)
     example.ledger.unlink(missing_ok=True)
