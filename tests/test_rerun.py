@@ -78,19 +78,22 @@ def test_a_rebuild_without_changes_executes_nothing_and_keeps_the_configuration(
     assert "The configuration has changed" not in build.log
 
 
-def test_a_module_change_reruns_exactly_the_examples_that_import_it(book):
+def test_a_module_change_reruns_exactly_the_examples_that_import_it_and_strict_mode_flags_moves(book):
     two = book / "nnbook" / "_demo_two.py"
     two.write_text(two.read_text().replace("SCALE + 1", "SCALE + 2"))
     index = book / "docs" / "index.rst"
     index.write_text(index.read_text().replace("A is", "Now A is"))  # a prose change runs nothing by itself
-    build = tinybook.build(book)
-    assert build.returncode == 0, build.log
+    build = tinybook.build(book, "-D", "nnbook_strict=1")
     assert build.executed == ["plot_b"]
     assert build.status("plot_b") == ("ran", ["nnbook._demo_two changed"])
     changed = {(c["name"], c["where"]): (c["old"], c["new"]) for c in build.report["changes"]}
     assert changed[("ch/b", "")] == ("3", "4")
     assert changed[("ch/t", "row 1, column 'x'")] == ("3.00", "4.00")
     assert "Now A is" in _html(book)
+    # Strict mode: the value moved 33%, within the tolerance of 0.5 it declares; the table's cells declare none.
+    assert build.returncode != 0
+    assert "strict: ch/t [row 1, column 'x']: 3.00 -> 4.00, 33.3%" in build.log
+    assert "strict: ch/b" not in build.log
 
 
 def test_a_change_deep_in_the_imports_reruns_every_example_above_it(book):
