@@ -77,7 +77,7 @@ def docs_merge(session: nox.Session) -> None:
     if not session.posargs:
         session.error("give the shards' gallery folders: nox -s docs_merge -- DIR1 DIR2 ...")
     install(session, "docs")
-    session.run("python", "-m", "nnbook.book.shard", "merge", *session.posargs, "--into", "docs/auto_gallery")
+    session.run("python", "-m", "nnbook.book.shards", "merge", *session.posargs, "--into", "docs/auto_gallery")
     session.run("sphinx-build", *SPHINX_ARGS, "-D", "nnbook_no_execution=1", "docs", HTML, env=THREAD_ENV)
     session.log(f"book written to {HTML}/index.html")
 

@@ -89,3 +89,11 @@ def test_compare_command_lists_changes_and_is_strict_on_request(results, tmp_pat
 def test_a_bad_tolerance_is_refused(results, tolerance):
     with pytest.raises((TypeError, ValueError), match="tolerance"):
         book.record("ch/x", 1.0, tolerance=tolerance)
+
+
+VALID_CALLS = {
+    "snapshot": lambda: {"folder": "."},
+    "diff": lambda: {"old": {}, "new": {}},
+    "format_change": lambda: {"change": report.Change("ch/x", "value", "", "1", "2", 1.0, None, True)},
+    "main": lambda: {"argv": ["snapshot", "."]},
+}

@@ -37,7 +37,7 @@ from sphinx.util import logging
 from sphinx.util._serialise import stable_str
 from sphinx.util.docutils import SphinxDirective
 
-from nnbook.book import report, rerun, shard, store
+from nnbook.book import report, rerun, shards, store
 
 logger = logging.getLogger(__name__)
 TRACK = "nnbook.book.rerun.track"
@@ -68,7 +68,7 @@ def executes(config) -> bool:
 def shard_mode(config) -> None:
     """A shard build reads only the root document: its pages are not used, only its gallery folder."""
     if config.nnbook_shard:
-        shard.parse(config.nnbook_shard)
+        shards.parse(config.nnbook_shard)
         config.include_patterns = [f"{config.root_doc}.*"]
         config.suppress_warnings = [*config.suppress_warnings, "toc"]
 
@@ -149,12 +149,12 @@ def prepare(app: Sphinx) -> None:
     state["removed"] = rerun.remove_deleted(app.srcdir, conf, examples)
     selected = [e for e in examples if re.search(conf["filename_pattern"], str(e.source))]
     if app.config.nnbook_shard:
-        index, count = shard.parse(app.config.nnbook_shard)
+        index, count = shards.parse(app.config.nnbook_shard)
         durations_file = app.config.nnbook_shard_durations
         seconds = json.loads(Path(app.srcdir, durations_file).read_text()) if durations_file else None
-        mine = set(shard.assign([e.name for e in selected], count, seconds)[index - 1])
+        mine = set(shards.assign([e.name for e in selected], count, seconds)[index - 1])
         selected = [e for e in selected if e.name in mine]
-        conf["filename_pattern"] = shard.pattern(selected)
+        conf["filename_pattern"] = shards.pattern(selected)
         logger.info(f"nnbook: shard {index}/{count} executes {len(selected)} examples: {', '.join(sorted(mine))}")
     hashes: dict[str, str | None] = {}
     chosen = {e.name for e in selected}

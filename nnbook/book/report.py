@@ -63,6 +63,8 @@ class Change:
 def snapshot(folder: Path) -> dict[str, dict]:
     """Every valid result in the store ``folder`` as plain data; files that fail validation are left out."""
     snap: dict[str, dict] = {section: {} for section in SECTIONS}
+    if not isinstance(folder, str | Path):
+        raise TypeError(f"folder must be a str or Path, got {type(folder).__name__}")
     folder = Path(folder)
     if not folder.is_dir():
         return snap
@@ -138,6 +140,9 @@ def _table_changes(name: str, old: Mapping | None, new: Mapping | None) -> list[
 
 def diff(old: Mapping[str, Mapping], new: Mapping[str, Mapping]) -> list[Change]:
     """Every change from snapshot ``old`` to snapshot ``new``, sorted by name (values, claims, then tables)."""
+    for arg, snap in (("old", old), ("new", new)):
+        if not isinstance(snap, Mapping):
+            raise TypeError(f"{arg} must be a snapshot (a mapping), got {type(snap).__name__}")
     changes: list[Change] = []
     for section in SECTIONS:
         before, after = old.get(section, {}), new.get(section, {})
@@ -152,16 +157,18 @@ def diff(old: Mapping[str, Mapping], new: Mapping[str, Mapping]) -> list[Change]
 
 def format_change(change: Change) -> str:
     """One line: ``name [where]: old -> new (relative change, tolerance)``."""
+    if not isinstance(change, Change):
+        raise TypeError(f"change must be a Change, got {type(change).__name__}")
     where = f" [{change.where}]" if change.where else ""
     old = "(new)" if change.old is None else change.old
     new = "(removed)" if change.new is None else change.new
-    relative = "" if change.relative is None else f", {format_relative(change.relative)}"
+    relative = "" if change.relative is None else f", {_relative_text(change.relative)}"
     tolerance = "" if change.tolerance is None else f", tolerance {change.tolerance:g}"
     flag = " EXCEEDS" if change.exceeds else ""
     return f"{change.name}{where}: {old} -> {new}{relative}{tolerance}{flag}"
 
 
-def format_relative(relative: float | None) -> str:
+def _relative_text(relative: float | None) -> str:
     if relative is None:
         return ""
     return "inf" if math.isinf(relative) else f"{100 * relative:.3g}%"

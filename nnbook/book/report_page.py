@@ -10,7 +10,7 @@ from __future__ import annotations
 from docutils import nodes
 from sphinx.application import Sphinx
 
-from nnbook.book.report import format_relative
+from nnbook.book.report import _relative_text
 
 STATUS_ORDER = {"failed": 0, "ran": 1, "not run": 2, "reused": 3}
 
@@ -109,7 +109,7 @@ def _changes(app: Sphinx, docname: str, data: dict) -> list[nodes.Node]:
                 _cell(nodes.literal(text=change["name"]), *([change["where"]] if change["where"] else [])),
                 _cell("(new)" if change["old"] is None else change["old"]),
                 _cell("(removed)" if change["new"] is None else change["new"]),
-                _cell(format_relative(change["relative"]) + (" (beyond tolerance)" if change["exceeds"] else "")),
+                _cell(_relative_text(change["relative"]) + (" (beyond tolerance)" if change["exceeds"] else "")),
                 _cell(tolerance),
                 _cell(source),
                 _cell(*pages) if pages else _cell(""),

@@ -40,6 +40,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from nnbook._validation import check_int
 from nnbook.book import rerun, store
 
 MAX_SHARDS = 256
@@ -47,12 +48,14 @@ MAX_SHARDS = 256
 
 def parse(spec: str) -> tuple[int, int]:
     """``"i/n"`` -> ``(i, n)`` with ``1 <= i <= n <= MAX_SHARDS``; ``ValueError`` otherwise."""
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(spec))
+    if not isinstance(spec, str):
+        raise TypeError(f"spec must be a str like '2/4' (shard i of n), got {type(spec).__name__}")
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", spec)
     if not match:
-        raise ValueError(f"a shard is given as i/n (e.g. 2/4), got {spec!r}")
+        raise ValueError(f"spec must give a shard as i/n (e.g. 2/4), got {spec!r}")
     index, count = int(match.group(1)), int(match.group(2))
     if not 1 <= index <= count <= MAX_SHARDS:
-        raise ValueError(f"a shard i/n needs 1 <= i <= n <= {MAX_SHARDS}, got {spec!r}")
+        raise ValueError(f"spec must be a shard i/n with 1 <= i <= n <= {MAX_SHARDS}, got {spec!r}")
     return index, count
 
 
@@ -64,6 +67,12 @@ def assign(names: Iterable[str], count: int, seconds: Mapping[str, float] | None
     the least loaded shard; without it every example weighs the same and they
     are dealt out in name order. Each shard's list is sorted by name.
     """
+    count = check_int(count, "count", min_value=1, max_value=MAX_SHARDS)
+    if isinstance(names, str):
+        raise TypeError("names must be an iterable of example names, got a single str")
+    names = list(names)
+    if not all(isinstance(n, str) for n in names):
+        raise TypeError("names must be an iterable of example names (str)")
     names = sorted(set(names))
     known = sorted(float(s) for s in (seconds or {}).values())
     default = known[len(known) // 2] if known else 1.0
@@ -107,6 +116,8 @@ def merge(shards: Iterable[Path], into: Path, results: str = "_results") -> list
     executed the same example or wrote one result with different content, or
     when a shard holds no executed example.
     """
+    if not isinstance(results, str):
+        raise TypeError(f"results must be a str (the results folder inside each gallery), got {type(results).__name__}")
     into = Path(into)
     origin: dict[str, Path] = {}
     for shard in map(Path, shards):
@@ -135,7 +146,7 @@ def merge(shards: Iterable[Path], into: Path, results: str = "_results") -> list
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nnbook.book.shard", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m nnbook.book.shards", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     merging = commands.add_parser("merge", help="merge shards' gallery folders into one")
     merging.add_argument("shards", nargs="+", help="the gallery folders (docs/auto_gallery) of the shard builds")
