@@ -91,13 +91,19 @@ def test_two_shards_merged_equal_a_one_machine_build(books):
             assert "computed" in html[1] and "sphx-glr-script-out" in html[1]
 
 
-def test_a_merge_refuses_an_example_executed_twice_and_a_shard_without_examples(books, tmp_path):
-    shard_gallery = books["s1"] / "docs" / "auto_gallery"
-    with pytest.raises(ValueError, match="executed by two shards"):
-        shards.merge([shard_gallery, shard_gallery], tmp_path / "into")
+def test_a_merge_refuses_an_example_executed_twice_and_a_shard_without_examples(tmp_path):
+    with pytest.raises(ValueError, match="ch/plot_a.py was executed by two shards"):
+        shards.merge([_fake_shard(), _fake_shard()], tmp_path / "into")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="holds no executed example"):
         shards.merge([tmp_path / "empty"], tmp_path / "into2")
+    assert shards.merge([_fake_shard()], tmp_path / "into3") == ["ch/plot_a.py"]
+    assert sorted(p.name for p in (tmp_path / "into3" / "ch").iterdir()) == [
+        "plot_a.py",
+        "plot_a.py.md5",
+        "plot_a.rst",
+        "plot_a.run.json",
+    ]
 
 
 def test_a_merged_build_fails_rather_than_execute_a_missing_shard(books, tmp_path):
