@@ -92,7 +92,7 @@ def test_two_shards_merged_equal_a_one_machine_build(books):
 
 
 def test_a_merge_refuses_an_example_executed_twice_and_a_shard_without_examples(tmp_path):
-    with pytest.raises(ValueError, match="ch/plot_a.py was executed by two shards"):
+    with pytest.raises(ValueError, match=r"ch/plot_a\.py was executed by two shards"):
         shards.merge([_fake_shard(), _fake_shard()], tmp_path / "into")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="holds no executed example"):
