@@ -248,6 +248,24 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
         raise ExtensionError("nnbook build checks failed:\n  " + "\n  ".join(errors))
 
 
+def remove_stale_api_pages(app: Sphinx) -> None:
+    """Delete the API reference's generated pages of ``nnbook`` objects that no longer exist.
+
+    autosummary writes a page per module, class and function into
+    ``generated/`` but never removes one: after a module or function is
+    renamed, the old page stays a source of the book and fails the build.
+    """
+    from sphinx.ext.autosummary import ImportExceptionGroup, import_by_name
+
+    for folder in app.config.nnbook_api_generated_dirs:
+        for page in sorted(Path(app.srcdir, folder).glob("nnbook*.rst")):
+            try:
+                import_by_name(page.stem)
+            except (ImportError, ImportExceptionGroup):
+                logger.info(f"nnbook: removing the API page of {page.stem}, which no longer exists")
+                page.unlink()
+
+
 def rewrite_execution_times(app: Sphinx, docname: str, source: list[str]) -> None:
     """sphinx-gallery's execution-times pages load jQuery and DataTables from a CDN: keep the plain table."""
     if docname.endswith("sg_execution_times"):

@@ -295,12 +295,14 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("nnbook_no_execution", False, "")
     app.add_config_value("nnbook_strict", False, "")
     app.add_config_value("nnbook_baseline", "", "")
+    app.add_config_value("nnbook_api_generated_dirs", ["generated"], "")  # autosummary's :toctree: folders
     app.connect("config-inited", _use_local_mathjax)
     app.connect("config-inited", build.freeze_config, priority=990)
     app.connect("build-finished", _copy_mathjax)
     app.connect("builder-inited", _set_results_env, priority=100)
     app.connect("builder-inited", build.prepare, priority=200)  # after sphinx-gallery's config (10), before 500
     app.connect("builder-inited", build.check, priority=600)  # after sphinx-gallery generated the gallery
+    app.connect("builder-inited", build.remove_stale_api_pages, priority=400)  # before autosummary (500)
     app.connect("env-get-outdated", _claims_always_outdated)
     app.connect("env-purge-doc", build.purge_doc)
     app.connect("env-updated", build.pickle_config_as_started, priority=990)
