@@ -191,3 +191,18 @@ def _alive(pid: int) -> bool:
             return False
         return True
     return state not in {"Z", "X"}
+
+
+def test_api_pages_of_objects_that_no_longer_exist_are_removed(tmp_path):
+    from types import SimpleNamespace
+
+    from nnbook.book import build
+
+    folder = tmp_path / "generated"
+    folder.mkdir()
+    names = ("nnbook.rff.rst", "nnbook.rff.fit_min_norm.rst", "nnbook.rff.gone.rst", "nnbook.no_such_module.rst")
+    for name in names:
+        (folder / name).write_text("page\n")
+    app = SimpleNamespace(srcdir=tmp_path, config=SimpleNamespace(nnbook_api_generated_dirs=["generated"]))
+    build.remove_stale_api_pages(app)
+    assert sorted(p.name for p in folder.iterdir()) == ["nnbook.rff.fit_min_norm.rst", "nnbook.rff.rst"]
