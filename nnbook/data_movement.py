@@ -220,7 +220,7 @@ class Dominance:
     weight_heavy: np.ndarray  # bool, (layers,): weights and bias exceed input plus output
     crossover: int  # index of the first weight-heavy layer
     weight_dominated: int  # number of weight-heavy layers
-    clean_split: bool  # no weight-heavy layer before the crossover, every 1x1 convolution after it weight-heavy
+    split_violations: int  # weight-heavy layers before the crossover plus activation-heavy 1x1 convolutions after it
     peak_index: int  # layer with the largest working set
     peak_bytes: int
     min_index: int  # layer with the smallest working set
@@ -233,8 +233,8 @@ def dominance(rows: list[LayerRow]) -> Dominance:
     Examples
     --------
     >>> d = dominance(layer_table(56, 4))
-    >>> d.crossover, d.weight_dominated, d.clean_split, d.peak_index
-    (20, 26, True, 53)
+    >>> d.crossover, d.weight_dominated, d.split_violations, d.peak_index
+    (20, 26, 0, 53)
     """
     if not isinstance(rows, list | tuple) or not rows or not all(isinstance(r, LayerRow) for r in rows):
         raise TypeError(f"rows must be a non-empty list of LayerRow (from layer_table), got {type(rows).__name__}")
@@ -244,9 +244,9 @@ def dominance(rows: list[LayerRow]) -> Dominance:
     heavy = weights > activations
     crossover = int(np.argmax(heavy)) if heavy.any() else len(rows)
     pointwise = np.array([r.kind in ("expand", "project", "head", "classifier") for r in rows])
-    clean = not heavy[:crossover].any() and bool(heavy[crossover:][pointwise[crossover:]].all())
+    violations = int(heavy[:crossover].sum() + (~heavy[crossover:] & pointwise[crossover:]).sum())
     peak, low = int(ws.argmax()), int(ws.argmin())
-    return Dominance(heavy, crossover, int(heavy.sum()), clean, peak, int(ws[peak]), low, int(ws[low]))
+    return Dominance(heavy, crossover, int(heavy.sum()), violations, peak, int(ws[peak]), low, int(ws[low]))
 
 
 def memory_energy_ratio(bytes_moved: float, macs: float, element: str) -> float:

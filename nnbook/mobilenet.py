@@ -92,6 +92,11 @@ class Layer:
         return 0 if self.kind == "pool" else self.kernel_size**2 * (self.in_channels // self.groups) * self.out_channels
 
     @property
+    def parameters(self) -> int:
+        """Trainable parameters, as in torchvision: weights, BatchNorm scale and shift (the classifier: bias)."""
+        return _parameters(self, BATCH_NORM["trainable"])
+
+    @property
     def macs(self) -> int:
         """Multiply-accumulates of one image: ``k * k * in_channels / groups`` per output element (pool: 0)."""
         return self.out_size**2 * self.weight_count
@@ -241,11 +246,40 @@ def stage_table(input_size: int = 224, num_classes: int = IMAGENET_CLASSES) -> t
                 s=None if first.kind == "pool" else (stage.s if stage else first.stride),
                 first=first.index,
                 last=last.index,
-                parameters=sum(_parameters(x, BATCH_NORM["trainable"]) for x in members),
+                parameters=sum(x.parameters for x in members),
                 macs=sum(x.macs for x in members),
             )
         )
     return tuple(rows)
+
+
+@dataclass(frozen=True)
+class KindCost:
+    """Multiply-adds and parameters of all layers of one kind, and their shares of the network's."""
+
+    macs: int
+    parameters: int  # trainable, as in torchvision
+    mac_share: float
+    parameter_share: float
+
+
+def cost_by_kind(input_size: int = 224, num_classes: int = IMAGENET_CLASSES) -> dict[str, KindCost]:
+    """Multiply-adds and parameters of each kind of layer (stem, expand, ..., classifier).
+
+    Examples
+    --------
+    >>> costs = cost_by_kind(224)
+    >>> round(100 * costs["depthwise"].mac_share, 1), round(100 * costs["classifier"].parameter_share, 1)
+    (6.9, 36.5)
+    """
+    every = layers(input_size, num_classes)
+    macs, params = sum(x.macs for x in every), sum(x.parameters for x in every)
+    costs = {}
+    for kind in KINDS:
+        m = sum(x.macs for x in every if x.kind == kind)
+        p = sum(x.parameters for x in every if x.kind == kind)
+        costs[kind] = KindCost(m, p, m / macs, p / params)
+    return costs
 
 
 def mobilenet_v2(num_classes: int = IMAGENET_CLASSES, seed: int = 0) -> nn.Module:

@@ -6,6 +6,7 @@ worked out by hand from the paper's Table 2, and a tensor-by-tensor re-derivatio
 
 from __future__ import annotations
 
+import dataclasses
 import numpy as np
 import pytest
 import torch
@@ -123,7 +124,18 @@ def test_dominance_against_a_loop():
         assert (d.peak_index, d.min_index) == (sizes.index(max(sizes)), sizes.index(min(sizes)))
         tail = zip(rows[d.crossover :], heavy[d.crossover :], strict=True)
         after = [h for r, h in tail if r.kind not in ("depthwise", "pool")]  # the 1x1 convolutions
-        assert d.clean_split == (not any(heavy[: d.crossover]) and all(after))
+        assert d.split_violations == sum(heavy[: d.crossover]) + after.count(False) == 0
+
+
+def test_dominance_counts_the_layers_that_break_the_split():
+    rows = dm.layer_table(224, 4)
+    rows[5] = dataclasses.replace(rows[5], weight_bytes=10**9)  # one early layer made weight-heavy
+    rows[45] = dataclasses.replace(rows[45], weight_bytes=0)  # one late 1x1 convolution made light
+    d = dm.dominance(rows)
+    late_light = [r.kind for r in rows[6:] if r.weight_bytes <= r.input_bytes + r.output_bytes]
+    assert d.crossover == 5
+    assert d.split_violations == sum(k in ("expand", "project", "head", "classifier") for k in late_light)
+    assert d.split_violations > 1
 
 
 def test_dominance_with_no_weight_heavy_layer_points_past_the_end():
