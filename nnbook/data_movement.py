@@ -76,7 +76,9 @@ def in_bytes(amount: float, unit: str) -> int:
     [131072, 128000, 16384, 16000]
     """
     v.check_choice(unit, "unit", tuple(UNIT_BYTES))
-    return int(v.check_real(amount, "amount", min_value=0, min_inclusive=False, max_value=MAX_AMOUNT) * UNIT_BYTES[unit])
+    return int(
+        v.check_real(amount, "amount", min_value=0, min_inclusive=False, max_value=MAX_AMOUNT) * UNIT_BYTES[unit]
+    )
 
 
 @dataclass(frozen=True)

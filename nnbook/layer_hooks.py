@@ -148,7 +148,9 @@ def time_convs(model: nn.Module, input_size: int, repeats: int = 10, seed: int =
     starts, seconds, handles = {}, [], []
     for i, module in enumerate(timed):
         handles.append(module.register_forward_pre_hook(lambda m, a, i=i: starts.__setitem__(i, time.perf_counter())))
-        handles.append(module.register_forward_hook(lambda m, a, o, i=i: seconds.append(time.perf_counter() - starts[i])))
+        handles.append(
+            module.register_forward_hook(lambda m, a, o, i=i: seconds.append(time.perf_counter() - starts[i]))
+        )
     try:
         with torch_threads(threads), torch.no_grad():
             model(x)

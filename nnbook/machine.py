@@ -184,7 +184,10 @@ class Roofs:
 
 
 def measure_roofs(
-    sizes: tuple[int, ...] = tuple(2**k for k in range(18, 28)), matmul_size: int = 512, repeats: int = 5, threads: int = 1
+    sizes: tuple[int, ...] = tuple(2**k for k in range(18, 28)),
+    matmul_size: int = 512,
+    repeats: int = 5,
+    threads: int = 1,
 ) -> Roofs:
     """Copy bandwidth at each array size (256 KiB to 128 MiB by default) and the matmul peak, in well under a second.
 

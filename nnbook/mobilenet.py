@@ -163,7 +163,9 @@ def layers(input_size: int = 224, num_classes: int = IMAGENET_CLASSES, classifie
             stride, hidden = (stage.s if i == 0 else 1), cin * stage.t
             if stage.t != 1:
                 add(f"block{block}.expand", block, row, "expand", cin, hidden, 1, 1, 1, size)
-            size = add(f"block{block}.depthwise", block, row, "depthwise", hidden, hidden, KERNEL_SIZE, stride, hidden, size)
+            size = add(
+                f"block{block}.depthwise", block, row, "depthwise", hidden, hidden, KERNEL_SIZE, stride, hidden, size
+            )
             residual = stride == 1 and cin == stage.c
             add(f"block{block}.project", block, row, "project", hidden, stage.c, 1, 1, 1, size, residual)
             cin = stage.c

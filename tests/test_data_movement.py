@@ -7,6 +7,7 @@ worked out by hand from the paper's Table 2, and a tensor-by-tensor re-derivatio
 from __future__ import annotations
 
 import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -107,7 +108,7 @@ def test_the_chapter_question_for_every_reading_of_128_kb():
     st.lists(st.floats(0.5, 2e6, allow_nan=False), min_size=1, max_size=20),
 )
 def test_vectorised_counts_equal_a_loop(ws, capacities):
-    capacities = capacities + [float(ws[0])] if ws[0] > 0 else capacities  # reach the boundary
+    capacities = [*capacities, float(ws[0])] if ws[0] > 0 else capacities  # reach the boundary
     expected = [sum(w > c for w in ws) for c in capacities]
     np.testing.assert_array_equal(dm.off_chip_counts(np.array(ws), np.array(capacities)), expected)
 

@@ -54,7 +54,10 @@ def test_compare_records_reports_each_kind_of_difference():
     rows, records = data_movement.layer_table(56), layer_hooks.measure_convs(model, 56)
     wrong = list(rows)
     wrong[3] = dataclasses.replace(rows[3], macs=rows[3].macs + 1, weight_bytes=0)
-    assert layer_hooks.compare_records(wrong, records).mismatched == (("block2.expand", "weight_bytes"), ("block2.expand", "macs"))
+    assert layer_hooks.compare_records(wrong, records).mismatched == (
+        ("block2.expand", "weight_bytes"),
+        ("block2.expand", "macs"),
+    )
     missing = layer_hooks.compare_records(rows, records[:-1])
     assert missing.mismatched[-1] == ("classifier", "missing record")
     extra = layer_hooks.compare_records(rows[:-1], records)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections import Counter
 
 import pytest
@@ -32,7 +33,9 @@ def hooked_layers(model: nn.Module, size: int) -> list[tuple]:
             found.append(("linear", module.in_features, module.out_features, 1, 1, 1, 1, 1))
         else:
             k, s = module.kernel_size[0], module.stride[0]
-            found.append(("conv", module.in_channels, module.out_channels, k, s, module.groups, x.shape[-1], output.shape[-1]))
+            found.append(
+                ("conv", module.in_channels, module.out_channels, k, s, module.groups, x.shape[-1], output.shape[-1])
+            )
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
     with torch.no_grad():
@@ -45,8 +48,10 @@ def hooked_layers(model: nn.Module, size: int) -> list[tuple]:
 @pytest.mark.parametrize("size", [32, 56, 57, 224])
 def test_layers_equal_torchvision_module_layer_by_layer(reference, size):
     ours = [
-        ("linear" if c.kind == "classifier" else "conv", c.in_channels, c.out_channels, c.kernel_size, c.stride)
-        + (c.groups, c.in_size, c.out_size)
+        (
+            "linear" if c.kind == "classifier" else "conv",
+            *(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.groups, c.in_size, c.out_size),
+        )
         for c in mobilenet.conv_layers(size)
     ]
     assert ours == hooked_layers(reference, size)
@@ -90,7 +95,7 @@ def test_the_paper_table_rows_as_printed():
     assert [(r.input_shape, r.operator, r.t, r.c, r.n, r.s) for r in rows] == paper
     assert [r.row for r in rows] == list(range(11))
     assert rows[0].first == 0 and rows[-1].last == 53
-    assert all(a.last + 1 == b.first for a, b in zip(rows, rows[1:]))
+    assert all(a.last + 1 == b.first for a, b in itertools.pairwise(rows))
 
 
 def test_stage_parameters_and_macs_equal_the_torchvision_submodules(reference):
@@ -103,7 +108,9 @@ def test_stage_parameters_and_macs_equal_the_torchvision_submodules(reference):
     owner = {id(m): i for i, g in enumerate(groups) for m in g.modules()}
 
     def hook(module, inputs, output):
-        macs[owner[id(module)]] += module.weight.numel() * (output.shape[-1] * output.shape[-2] if output.ndim == 4 else 1)
+        macs[owner[id(module)]] += module.weight.numel() * (
+            output.shape[-1] * output.shape[-2] if output.ndim == 4 else 1
+        )
 
     handles = [m.register_forward_hook(hook) for m in reference.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
     with torch.no_grad():

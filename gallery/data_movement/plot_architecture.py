@@ -66,8 +66,9 @@ macs = mobilenet.mac_count(224)
 # %%
 # Where the arithmetic and the parameters are
 # -------------------------------------------
-# One bar per layer in execution order, coloured by its role; thin vertical
-# lines separate the rows of Table 2, labelled by their output channels ``c``.
+# One bar per layer in execution order, coloured by its role; grey bands mark
+# every other row of Table 2, and the bottleneck stages are labelled by their
+# output channels ``c``.
 # The 1x1 convolutions do almost all the arithmetic; the depthwise filters
 # are cheap in both. Parameters grow with the square of the channel count and
 # so concentrate in the last, widest layers, where the feature maps are small.
@@ -81,14 +82,23 @@ for kind, colour in colours.items():
     axes[0].bar(idx, layer_macs[idx] / 1e6, color=colour, label=kind)
     axes[1].bar(idx, layer_params[idx] / 1e3, color=colour, label=kind)
 for ax in axes:
-    for stage in stages[1:]:
-        ax.axvline(stage.first - 0.5, color="0.75", lw=0.8, zorder=0)
+    ax.grid(axis="x", visible=False)
+    for stage in stages[1::2]:  # every other row of Table 2 shaded: the stage boundaries
+        ax.axvspan(stage.first - 0.5, stage.last + 0.5, color="0.92", zorder=0, lw=0)
 for stage in stages:
-    axes[0].annotate(
-        str(stage.c), ((stage.first + stage.last) / 2, 1), xycoords=("data", "axes fraction"), xytext=(0, 2),
-        textcoords="offset points", ha="center", va="bottom", fontsize=7, color="0.35",
-    )
-axes[0].set_title("MobileNetV2 at 224×224: each of the 54 layers (numbers: output channels c of each row of Table 2)", pad=14)
+    if stage.operator == "bottleneck":
+        axes[0].annotate(
+            f"c={stage.c}",
+            ((stage.first + stage.last) / 2, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color="0.3",
+        )
+axes[0].set_title("MobileNetV2 at 224×224, layer by layer; bands: the rows of Table 2", pad=14)
 axes[0].set(ylabel="multiply-adds (millions)")
 axes[1].set(ylabel="parameters (thousands)", xlabel="layer, in execution order", yscale="log")
 axes[1].legend(ncols=6, loc="upper left", fontsize=8)
@@ -114,13 +124,41 @@ with book.numbers():
     book.record("data_movement/parameters_no_bn", counts["none"], fmt="{:,}", label="parameters without BN")
     book.record("data_movement/bn_parameters", counts["trainable"] - counts["none"], fmt="{:,}", label="BN parameters")
     book.record("data_movement/macs_millions", macs / 1e6, fmt="{:.1f}", label="multiply-adds, millions")
-    book.record("data_movement/depthwise_mac_share", 100 * costs["depthwise"].mac_share, fmt="{:.1f}", unit="%")
-    book.record("data_movement/pointwise_mac_share", 100 * pointwise, fmt="{:.1f}", unit="%")
-    book.record("data_movement/classifier_param_share", 100 * costs["classifier"].parameter_share, fmt="{:.0f}", unit="%")
     book.record(
-        "data_movement/late_param_share", 100 * sum(s.parameters for s in late) / counts["trainable"], fmt="{:.0f}", unit="%"
+        "data_movement/depthwise_mac_share",
+        100 * costs["depthwise"].mac_share,
+        fmt="{:.1f}",
+        unit="%",
+        label="share of multiply-adds in depthwise layers",
     )
-    book.record("data_movement/late_mac_share", 100 * sum(s.macs for s in late) / macs, fmt="{:.0f}", unit="%")
+    book.record(
+        "data_movement/pointwise_mac_share",
+        100 * pointwise,
+        fmt="{:.1f}",
+        unit="%",
+        label="share of multiply-adds in 1x1 layers",
+    )
+    book.record(
+        "data_movement/classifier_param_share",
+        100 * costs["classifier"].parameter_share,
+        fmt="{:.0f}",
+        unit="%",
+        label="share of parameters in the classifier",
+    )
+    book.record(
+        "data_movement/late_param_share",
+        100 * sum(s.parameters for s in late) / counts["trainable"],
+        fmt="{:.0f}",
+        unit="%",
+        label="share of parameters from the 160-channel stage on",
+    )
+    book.record(
+        "data_movement/late_mac_share",
+        100 * sum(s.macs for s in late) / macs,
+        fmt="{:.0f}",
+        unit="%",
+        label="share of multiply-adds from the 160-channel stage on",
+    )
     book.claim(
         "data_movement/parameters_match_torchvision",
         "the parameters counted by hand from Table 2 equal those of torchvision's independent module",
@@ -154,3 +192,5 @@ with book.numbers():
 # - The parameters sit at the end of the network (over a third of them in the
 #   classifier), the large feature maps at the start: the next example shows
 #   what that means for the memory a layer needs.
+
+plotting.show()

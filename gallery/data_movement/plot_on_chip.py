@@ -53,8 +53,19 @@ fig, (main, zoom_int8, zoom_float32) = plotting.new_figure(3, 1, width=7.5, heig
 zooms = {"int8": (zoom_int8, ("Kibit", "kbit")), "float32": (zoom_float32, ("KiB", "kB"))}
 styles = {"KiB": ("0.1", "--"), "kB": ("C3", ":"), "Kibit": ("0.1", "--"), "kbit": ("C3", ":")}
 for d in dtypes:
-    main.step(capacities / KiB, data_movement.off_chip_counts(working_sets[d], capacities), where="post", label=f"{SIZE}×{SIZE}, {d}")
-main.step(capacities / KiB, data_movement.off_chip_counts(ws_224, capacities), where="post", color="0.6", label="224×224, float32")
+    main.step(
+        capacities / KiB,
+        data_movement.off_chip_counts(working_sets[d], capacities),
+        where="post",
+        label=f"{SIZE}×{SIZE}, {d}",
+    )
+main.step(
+    capacities / KiB,
+    data_movement.off_chip_counts(ws_224, capacities),
+    where="post",
+    color="0.6",
+    label="224×224, float32",
+)
 for unit, (colour, style) in styles.items():
     main.axvline(capacity_of[unit] / KiB, color=colour, ls=style, lw=1)
 main.set(xscale="log", ylim=(-1, 58), xlabel="on-chip capacity (KiB)", ylabel="layers that do not fit (of 54)")
@@ -90,7 +101,9 @@ for d, (ax, units) in zooms.items():
 # (stem, 17 blocks, head, pool, classifier) that contain at least one of them.
 capacity = capacity_of["KiB"]
 schedules = off_chip.SCHEDULES
-traffic = {(s, d): off_chip.off_chip_traffic(SIZE, capacity, b, schedule=s) for s in schedules for d, b in dtypes.items()}
+traffic = {
+    (s, d): off_chip.off_chip_traffic(SIZE, capacity, b, schedule=s) for s in schedules for d, b in dtypes.items()
+}
 book.save_table(
     "data_movement/granularity",
     [
@@ -204,7 +217,11 @@ book.save_table(
 # cannot help the first blocks, whose input and output alone are megabytes.
 # Only tiling in space as well (computing a block patch by patch) shrinks
 # those terms.
-traffic_224 = {(s, d): off_chip.off_chip_traffic(224, capacity, d, schedule=s) for s in ("layer", "fused") for d in ("float32", "int8")}
+traffic_224 = {
+    (s, d): off_chip.off_chip_traffic(224, capacity, d, schedule=s)
+    for s in ("layer", "fused")
+    for d in ("float32", "int8")
+}
 
 # %%
 # Is it memory or arithmetic?
@@ -229,42 +246,211 @@ with book.numbers():
     for (u, d), count in counts.items():
         book.record(f"data_movement/off_chip_{u.lower()}_{d}", count, fmt="{:d}", label=f"trips, 128 {u}, {d}")
     for d in dtypes:
-        book.record(f"data_movement/layers_residual_{d}", traffic["block", d].layers_off_chip, fmt="{:d}")
-        book.record(f"data_movement/units_residual_{d}", traffic["block", d].units_off_chip, fmt="{:d}")
-        book.record(f"data_movement/units_default_{d}", traffic["layer", d].units_off_chip, fmt="{:d}")
-        book.record(f"data_movement/overhead_pct_layer_{d}", 100 * (traffic["layer", d].total_bytes / traffic["layer", d].compulsory_bytes - 1), fmt="{:.1f}", unit="%")
-        book.record(f"data_movement/energy_ratio_fused_{d}", ratios["fused", d], fmt="{:.0f}")
-        book.record(f"data_movement/energy_threshold_{d}", data_movement.memory_energy_ratio(1, 1, d), fmt="{:.0f}", label=f"MACs per byte where energy splits evenly, {d}")
+        book.record(
+            f"data_movement/layers_residual_{d}",
+            traffic["block", d].layers_off_chip,
+            fmt="{:d}",
+            label=f"layers off chip with residuals alive, {d}",
+        )
+        book.record(
+            f"data_movement/units_residual_{d}",
+            traffic["block", d].units_off_chip,
+            fmt="{:d}",
+            label=f"units off chip with residuals alive, {d}",
+        )
+        book.record(
+            f"data_movement/units_default_{d}",
+            traffic["layer", d].units_off_chip,
+            fmt="{:d}",
+            label=f"units off chip, default model, {d}",
+        )
+        book.record(
+            f"data_movement/overhead_pct_layer_{d}",
+            100 * (traffic["layer", d].total_bytes / traffic["layer", d].compulsory_bytes - 1),
+            fmt="{:.1f}",
+            unit="%",
+            label=f"traffic above the compulsory bytes, layer schedule, {d}",
+        )
+        book.record(
+            f"data_movement/energy_ratio_fused_{d}",
+            ratios["fused", d],
+            fmt="{:.0f}",
+            label=f"energy of bytes over arithmetic, fused, {d}",
+        )
+        book.record(
+            f"data_movement/energy_threshold_{d}",
+            data_movement.memory_energy_ratio(1, 1, d),
+            fmt="{:.0f}",
+            label=f"MACs per byte where energy splits evenly, {d}",
+        )
     for (s, d), t in traffic.items():
-        book.record(f"data_movement/total_mib_{s}_{d}", t.total_bytes / MiB, fmt="{:.2f}", unit="MiB")
-        book.record(f"data_movement/spill_kib_{s}_{d}", t.spill_bytes / KiB, fmt="{:,.0f}", unit="KiB")
-        book.record(f"data_movement/residual_kib_{s}_{d}", t.residual_bytes / KiB, fmt="{:,.1f}", unit="KiB")
-        book.record(f"data_movement/intensity_{s}_{d}", macs / t.total_bytes, fmt="{:.2f}", label=f"MACs per byte moved, {s}, {d}")
-    book.record("data_movement/kib_bytes", capacity_of["KiB"], fmt="{:,}")
-    book.record("data_movement/kb_bytes", capacity_of["kB"], fmt="{:,}")
-    book.record("data_movement/kibit_bytes", capacity_of["Kibit"], fmt="{:,}")
-    book.record("data_movement/kbit_bytes", capacity_of["kbit"], fmt="{:,}")
-    book.record("data_movement/reading_spread", capacity_of["KiB"] / capacity_of["kbit"], fmt="{:.1f}")
-    book.record("data_movement/weights_mib_float32", layer32.weight_bytes / MiB, fmt="{:.2f}", unit="MiB")
-    book.record("data_movement/classifier_mib_float32", rows56[-1].weight_bytes / MiB, fmt="{:.2f}", unit="MiB")
-    book.record("data_movement/head_weights_mib_float32", rows56[-3].weight_bytes / MiB, fmt="{:.2f}", unit="MiB")
-    book.record("data_movement/image_kib_float32", layer32.image_bytes / KiB, fmt="{:.1f}", unit="KiB")
-    book.record("data_movement/trips_weight_dominated_float32", int((over & dominance56.weight_heavy).sum()), fmt="{:d}")
-    book.record("data_movement/depthwise_over_float32", sum(r.kind == "depthwise" for r in rows56 if r.working_set_bytes > capacity), fmt="{:d}")
-    book.record("data_movement/fused_units_over_float32", fused32.units_off_chip, fmt="{:d}")
-    book.record("data_movement/fused_saving_kib_float32", (layer32.total_bytes - fused32.total_bytes) / KiB, fmt="{:,.0f}", unit="KiB")
-    book.record("data_movement/fused_spill_cut_float32", 100 * (1 - fused32.spill_bytes / layer32.spill_bytes), fmt="{:.0f}", unit="%")
-    book.record("data_movement/fixed_kib_stem", units.fixed[0] / KiB, fmt="{:.1f}", unit="KiB")
-    book.record("data_movement/fixed_kib_block1", units.fixed[1] / KiB, fmt="{:.1f}", unit="KiB")
-    book.record("data_movement/max_chunks_float32", int(units.chunks[units.fits].max()), fmt="{:d}")
-    book.record("data_movement/max_chunks_unit", units.names[int(np.argmax(np.where(units.fits, units.chunks, 0)))], fmt="{}")
-    book.record("data_movement/macs_56_millions", macs / 1e6, fmt="{:.1f}", unit="million")
+        book.record(
+            f"data_movement/total_mib_{s}_{d}",
+            t.total_bytes / MiB,
+            fmt="{:.2f}",
+            unit="MiB",
+            label=f"bytes moved, {s} schedule, {d}",
+        )
+        book.record(
+            f"data_movement/spill_kib_{s}_{d}",
+            t.spill_bytes / KiB,
+            fmt="{:,.0f}",
+            unit="KiB",
+            label=f"spilled activations, {s} schedule, {d}",
+        )
+        book.record(
+            f"data_movement/residual_kib_{s}_{d}",
+            t.residual_bytes / KiB,
+            fmt="{:,.1f}",
+            unit="KiB",
+            label=f"parked residual traffic, {s} schedule, {d}",
+        )
+        book.record(
+            f"data_movement/intensity_{s}_{d}",
+            macs / t.total_bytes,
+            fmt="{:.2f}",
+            label=f"MACs per byte moved, {s}, {d}",
+        )
+    book.record("data_movement/kib_bytes", capacity_of["KiB"], fmt="{:,}", label="128 KiB in bytes")
+    book.record("data_movement/kb_bytes", capacity_of["kB"], fmt="{:,}", label="128 kB in bytes")
+    book.record("data_movement/kibit_bytes", capacity_of["Kibit"], fmt="{:,}", label="128 Kibit in bytes")
+    book.record("data_movement/kbit_bytes", capacity_of["kbit"], fmt="{:,}", label="128 kbit in bytes")
+    book.record(
+        "data_movement/reading_spread",
+        capacity_of["KiB"] / capacity_of["kbit"],
+        fmt="{:.1f}",
+        label="largest over smallest reading",
+    )
+    book.record(
+        "data_movement/reading_gap_pct",
+        100 * (capacity_of["Kibit"] / capacity_of["kbit"] - 1),
+        fmt="{:.1f}",
+        unit="%",
+        label="gap between binary and decimal readings",
+    )
+    book.record(
+        "data_movement/num_units", len(units.names), fmt="{:d}", label="units (stem, blocks, head, pool, classifier)"
+    )
+    book.record(
+        "data_movement/int8_mac_saving",
+        data_movement.MAC_PJ["float32"] / data_movement.MAC_PJ["int8"],
+        fmt="{:.0f}",
+        label="energy of a float32 over an int8 multiply-add",
+    )
+    book.check(
+        "data_movement/halving_bytes_doubles_capacity",
+        "float16 working sets are exactly half the float32 ones (value: largest deviation in bytes)",
+        value=max(abs(2 * a - b) for a, b in zip(working_sets["float16"], working_sets["float32"], strict=True)),
+        at_most=0,
+        fmt="{:d}",
+    )
+    book.record(
+        "data_movement/weights_mib_float32",
+        layer32.weight_bytes / MiB,
+        fmt="{:.2f}",
+        unit="MiB",
+        label="weights and biases, float32",
+    )
+    book.record(
+        "data_movement/classifier_mib_float32",
+        rows56[-1].weight_bytes / MiB,
+        fmt="{:.2f}",
+        unit="MiB",
+        label="classifier weights, float32",
+    )
+    book.record(
+        "data_movement/head_weights_mib_float32",
+        rows56[-3].weight_bytes / MiB,
+        fmt="{:.2f}",
+        unit="MiB",
+        label="head weights, float32",
+    )
+    book.record(
+        "data_movement/image_kib_float32", layer32.image_bytes / KiB, fmt="{:.1f}", unit="KiB", label="image, float32"
+    )
+    book.record(
+        "data_movement/trips_weight_dominated_float32",
+        int((over & dominance56.weight_heavy).sum()),
+        fmt="{:d}",
+        label="trips that are weight-dominated layers, float32",
+    )
+    book.record(
+        "data_movement/depthwise_over_float32",
+        sum(r.kind == "depthwise" for r in rows56 if r.working_set_bytes > capacity),
+        fmt="{:d}",
+        label="depthwise layers off chip, float32",
+    )
+    book.record(
+        "data_movement/fused_units_over_float32",
+        fused32.units_off_chip,
+        fmt="{:d}",
+        label="units off chip when fused, float32",
+    )
+    book.record(
+        "data_movement/fused_saving_kib_float32",
+        (layer32.total_bytes - fused32.total_bytes) / KiB,
+        fmt="{:,.0f}",
+        unit="KiB",
+        label="bytes saved by fusion, float32",
+    )
+    book.record(
+        "data_movement/fused_spill_cut_float32",
+        100 * (1 - fused32.spill_bytes / layer32.spill_bytes),
+        fmt="{:.0f}",
+        unit="%",
+        label="spilled bytes removed by fusion, float32",
+    )
+    book.record(
+        "data_movement/fixed_kib_stem", units.fixed[0] / KiB, fmt="{:.1f}", unit="KiB", label="fixed term of the stem"
+    )
+    book.record(
+        "data_movement/fixed_kib_block1", units.fixed[1] / KiB, fmt="{:.1f}", unit="KiB", label="fixed term of block 1"
+    )
+    blocks = np.array([n.startswith("block") for n in units.names]) & units.fits
+    book.record(
+        "data_movement/max_chunks_float32",
+        int(units.chunks[blocks].max()),
+        fmt="{:d}",
+        label="most chunks of a fused block, float32",
+    )
+    book.record(
+        "data_movement/classifier_chunks_float32",
+        int(units.chunks[-1]),
+        fmt="{:d}",
+        label="chunks of the classifier, float32",
+    )
+    book.record(
+        "data_movement/macs_56_millions", macs / 1e6, fmt="{:.1f}", unit="million", label="multiply-adds at 56x56"
+    )
     for d in ("float32", "int8"):
         layer224, fused224 = traffic_224["layer", d], traffic_224["fused", d]
-        book.record(f"data_movement/total_mib_layer_224_{d}", layer224.total_bytes / MiB, fmt="{:.1f}", unit="MiB")
-        book.record(f"data_movement/total_mib_fused_224_{d}", fused224.total_bytes / MiB, fmt="{:.1f}", unit="MiB")
-        book.record(f"data_movement/compulsory_mib_224_{d}", layer224.compulsory_bytes / MiB, fmt="{:.1f}", unit="MiB")
-        book.record(f"data_movement/fused_units_over_224_{d}", fused224.units_off_chip, fmt="{:d}")
+        book.record(
+            f"data_movement/total_mib_layer_224_{d}",
+            layer224.total_bytes / MiB,
+            fmt="{:.1f}",
+            unit="MiB",
+            label=f"bytes moved at 224x224, layer schedule, {d}",
+        )
+        book.record(
+            f"data_movement/total_mib_fused_224_{d}",
+            fused224.total_bytes / MiB,
+            fmt="{:.1f}",
+            unit="MiB",
+            label=f"bytes moved at 224x224, fused, {d}",
+        )
+        book.record(
+            f"data_movement/compulsory_mib_224_{d}",
+            layer224.compulsory_bytes / MiB,
+            fmt="{:.1f}",
+            unit="MiB",
+            label=f"compulsory bytes at 224x224, {d}",
+        )
+        book.record(
+            f"data_movement/fused_units_over_224_{d}",
+            fused224.units_off_chip,
+            fmt="{:d}",
+            label=f"units off chip at 224x224 when fused, {d}",
+        )
         book.claim(
             f"data_movement/activations_dominate_224_{d}",
             f"at 224x224 in {d}, even fused, activations spilled off chip outweigh the weights (value: their ratio)",
@@ -321,7 +507,8 @@ with book.numbers():
     )
     book.claim(
         "data_movement/residual_alive_costs_more_float32",
-        "in float32, keeping residual inputs alive moves more bytes in total than parking them off chip (value: KiB more)",
+        "in float32, keeping residual inputs alive moves more bytes in total than parking them off chip "
+        "(value: KiB more)",
         value=(block32.total_bytes - layer32.total_bytes) / KiB,
         at_least=1,
         fmt="{:.0f}",
@@ -367,3 +554,5 @@ with book.numbers():
 # - Counted in bytes, weights dominate at 56x56; fusing each block and tiling
 #   its expanded tensor by channels removes most activation traffic, leaving
 #   only units whose input and output alone do not fit.
+
+plotting.show()

@@ -52,7 +52,8 @@ for size, rows in tables.items():
             }
             for r in rows
         ],
-        formats={f"{c} KiB": "{:,.1f}" for c in ("input", "output", "weights+bias", "working set")} | {"MMACs": "{:.2f}"},
+        formats={f"{c} KiB": "{:,.1f}" for c in ("input", "output", "weights+bias", "working set")}
+        | {"MMACs": "{:.2f}"},
     )
 
 # %%
@@ -61,7 +62,7 @@ for size, rows in tables.items():
 # Bars are the working sets, coloured by which term is larger: the two
 # activations together, or the weights. Dots mark the two terms. The dashed
 # line is 128 KiB (131,072 bytes), the dotted one 128 kilobits (16,000 bytes);
-# thin vertical lines separate the rows of Table 2. The vertical scale is
+# grey bands mark every other row of Table 2. The vertical scale is
 # logarithmic.
 stages = mobilenet.stage_table(224)
 fig, axes = plotting.new_figure(2, 1, width=7.5, height=6.0, sharex=True)
@@ -74,8 +75,9 @@ for ax, (size, rows) in zip(axes, tables.items(), strict=True):
     ax.bar(index[heavy], (activations + weights)[heavy], color="C3", alpha=0.45, label="weights dominate")
     ax.plot(index, activations, "o", ms=3, color="C0", label="input + output activation")
     ax.plot(index[weights > 0], weights[weights > 0], "s", ms=3, color="C3", label="weights + bias")
-    for stage in stages[1:]:
-        ax.axvline(stage.first - 0.5, color="0.8", lw=0.8, zorder=0)
+    ax.grid(axis="x", visible=False)
+    for stage in stages[1::2]:  # every other row of Table 2 shaded: the stage boundaries
+        ax.axvspan(stage.first - 0.5, stage.last + 0.5, color="0.92", zorder=0, lw=0)
     for capacity, text, style in ((128 * KiB, "128 KiB", "--"), (16_000, "128 kbit", ":")):
         ax.axhline(capacity / KiB, color="0.25", ls=style, lw=1.2)
         ax.annotate(
@@ -105,11 +107,38 @@ dominance = {size: data_movement.dominance(rows) for size, rows in tables.items(
 with book.numbers():
     for size, d in dominance.items():
         book.record(f"data_movement/crossover_{size}", d.crossover, fmt="{:d}", label=f"crossover layer at {size}")
-        book.record(f"data_movement/weight_dominated_{size}", d.weight_dominated, fmt="{:d}")
-        book.record(f"data_movement/peak_ws_{size}_kib", d.peak_bytes / KiB, fmt="{:,.0f}", unit="KiB")
-        book.record(f"data_movement/peak_ws_{size}_index", d.peak_index, fmt="{:d}")
-        book.record(f"data_movement/min_ws_{size}_kib", d.min_bytes / KiB, fmt="{:,.0f}", unit="KiB")
-        book.record(f"data_movement/min_ws_{size}_index", d.min_index, fmt="{:d}")
+        book.record(
+            f"data_movement/weight_dominated_{size}",
+            d.weight_dominated,
+            fmt="{:d}",
+            label=f"weight-dominated layers at {size}",
+        )
+        book.record(
+            f"data_movement/peak_ws_{size}_kib",
+            d.peak_bytes / KiB,
+            fmt="{:,.0f}",
+            unit="KiB",
+            label=f"largest working set at {size}",
+        )
+        book.record(
+            f"data_movement/peak_ws_{size}_index",
+            d.peak_index,
+            fmt="{:d}",
+            label=f"layer with the largest working set at {size}",
+        )
+        book.record(
+            f"data_movement/min_ws_{size}_kib",
+            d.min_bytes / KiB,
+            fmt="{:,.0f}",
+            unit="KiB",
+            label=f"smallest working set at {size}",
+        )
+        book.record(
+            f"data_movement/min_ws_{size}_index",
+            d.min_index,
+            fmt="{:d}",
+            label=f"layer with the smallest working set at {size}",
+        )
         book.claim(
             f"data_movement/crossover_is_clean_{size}",
             f"at {size}x{size}, every layer before the crossover is activation-dominated and every 1x1 "
@@ -119,9 +148,26 @@ with book.numbers():
             fmt="{:d}",
         )
     rows224 = {r.name: r for r in tables[224]}
-    book.record("data_movement/peak_ws_224_mib", dominance[224].peak_bytes / KiB**2, fmt="{:.2f}", unit="MiB")
-    book.record("data_movement/classifier_ws_mib", rows224["classifier"].working_set_bytes / KiB**2, fmt="{:.2f}")
-    book.record("data_movement/head_ws_56_kib", tables[56][-3].working_set_bytes / KiB, fmt="{:,.0f}", unit="KiB")
+    book.record(
+        "data_movement/peak_ws_224_mib",
+        dominance[224].peak_bytes / KiB**2,
+        fmt="{:.2f}",
+        unit="MiB",
+        label="largest working set at 224",
+    )
+    book.record(
+        "data_movement/classifier_ws_mib",
+        rows224["classifier"].working_set_bytes / KiB**2,
+        fmt="{:.2f}",
+        label="classifier working set, float32",
+    )
+    book.record(
+        "data_movement/head_ws_56_kib",
+        tables[56][-3].working_set_bytes / KiB,
+        fmt="{:,.0f}",
+        unit="KiB",
+        label="head working set at 56",
+    )
     book.claim(
         "data_movement/all_exceed_at_224",
         "at 224x224 in float32 even the smallest working set exceeds 128 KiB",
@@ -146,3 +192,5 @@ with book.numbers():
 #   row needs megabytes of weights whatever the image size.
 # - Shrinking the image shrinks only the activation terms, so the early
 #   layers come down towards the capacity while the late ones do not move.
+
+plotting.show()
