@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from nnbook import _validation as v
-from nnbook.mobilenet import IMAGENET_CLASSES, layers
+from nnbook.mobilenet import IMAGENET_CLASSES, PAPER_INPUT_SIZE, layers
 from nnbook.mobilenet import mobilenet_v2 as mobilenet_v2  # re-exported: part of this chapter's API
 
 ELEMENT_SIZES = (1, 2, 4, 8)  # bytes of the number formats the model knows
@@ -108,8 +108,8 @@ class LayerRow:
 
 
 def layer_table(
-    input_size: int = 224,
-    bytes_per_element: int | str = 4,
+    input_size: int = PAPER_INPUT_SIZE,
+    bytes_per_element: int | str = "float32",
     num_classes: int = IMAGENET_CLASSES,
     classifier: bool = True,
 ) -> list[LayerRow]:
@@ -120,7 +120,7 @@ def layer_table(
     input_size : int
         Height = width of the input image, ``32 <= input_size <= 16384``.
     bytes_per_element : int or str
-        Bytes of one stored number (4 for float32) or a dtype name.
+        Bytes of one stored number (4 for float32) or a dtype name (default float32).
     num_classes : int
         Outputs ``k`` of the classifier (Table 2's last row), ``1 <= k <= 100000``.
     classifier : bool
@@ -184,7 +184,7 @@ def off_chip_counts(working_set_bytes: np.ndarray, capacities: np.ndarray) -> np
 def count_off_chip(
     input_size: int,
     capacity_bytes: float,
-    bytes_per_element: int | str = 4,
+    bytes_per_element: int | str = "float32",
     num_classes: int = IMAGENET_CLASSES,
     classifier: bool = True,
 ) -> int:

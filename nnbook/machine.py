@@ -59,10 +59,12 @@ def torch_threads(threads: int) -> Iterator[None]:
 
 
 def best_seconds(func: Callable[[], object], repeats: int = 5) -> float:
-    """Fastest of ``repeats`` timed calls of ``func`` after one untimed warm-up call.
+    """Fastest of ``repeats`` timed calls of ``func``, after one untimed warm-up call.
 
     The fastest call is the least disturbed by whatever else the machine is
-    doing; ``repeats`` is between 1 and ``MAX_REPEATS``.
+    doing; ``repeats`` is between 1 and ``MAX_REPEATS``. Keep each call short
+    (a millisecond or less): on a busy machine a long call is rarely left
+    alone for its whole duration.
 
     Examples
     --------
@@ -80,24 +82,32 @@ def best_seconds(func: Callable[[], object], repeats: int = 5) -> float:
     return float(best)
 
 
-def memory_bandwidth(nbytes: int = 2**27, repeats: int = 5, threads: int = 1) -> float:
-    """Bytes per second that a copy of an ``nbytes`` float32 array moves (read once plus written once).
+def memory_bandwidth(nbytes: int = 2**27, repeats: int = 5, threads: int = 1, chunk_bytes: int = 2**22) -> float:
+    """Bytes per second that copying an ``nbytes`` float32 array moves (each byte read once and written once).
+
+    The array is copied front to back in chunks of ``chunk_bytes`` and every
+    chunk is timed on its own, so each timing is short; the fastest chunk
+    counts. One untimed pass comes first, then ``repeats`` timed passes. An
+    array that fits in a cache stays there between passes; one much larger
+    than the last-level cache (the default, 128 MiB) evicts its own start
+    before the next pass, so every chunk comes from main memory.
 
     Parameters
     ----------
     nbytes : int
         Size of the array, ``4 <= nbytes <= MAX_ARRAY_BYTES``, rounded down to
-        whole float32 elements. Below the last-level cache the copy measures a
-        cache; well above it (the default, 128 MiB), main memory.
+        whole chunks (or to whole float32 elements when smaller than a chunk).
     repeats : int
-        Timed copies; the fastest counts.
+        Timed passes over the array, ``1 <= repeats <= MAX_REPEATS``.
     threads : int
         Intra-op torch threads.
+    chunk_bytes : int
+        Bytes copied per timed call, ``4 <= chunk_bytes <= MAX_ARRAY_BYTES``.
 
     Returns
     -------
     float
-        ``2 * nbytes / seconds``.
+        ``2 * chunk / seconds`` for the fastest chunk.
 
     Examples
     --------
@@ -105,13 +115,23 @@ def memory_bandwidth(nbytes: int = 2**27, repeats: int = 5, threads: int = 1) ->
     True
     """
     n = v.check_int(nbytes, "nbytes", min_value=FLOAT32_BYTES, max_value=MAX_ARRAY_BYTES) // FLOAT32_BYTES
+    c = v.check_int(chunk_bytes, "chunk_bytes", min_value=FLOAT32_BYTES, max_value=MAX_ARRAY_BYTES) // FLOAT32_BYTES
+    repeats = v.check_int(repeats, "repeats", min_value=1, max_value=MAX_REPEATS)
+    c = min(c, n)
     with torch_threads(threads):
-        source, target = torch.ones(n), torch.empty(n)
-        seconds = best_seconds(lambda: target.copy_(source), repeats)
-    return 2 * n * FLOAT32_BYTES / seconds
+        source, target = torch.ones(n - n % c), torch.empty(n - n % c)
+        chunks = [(target[i : i + c], source[i : i + c]) for i in range(0, n - n % c, c)]
+        best = np.inf
+        for timed in [False] + [True] * repeats:
+            for out, src in chunks:
+                start = time.perf_counter()
+                out.copy_(src)
+                if timed:
+                    best = min(best, time.perf_counter() - start)
+    return 2 * c * FLOAT32_BYTES / best
 
 
-def peak_matmul_rate(size: int = 512, repeats: int = 5, threads: int = 1) -> float:
+def peak_matmul_rate(size: int = 256, repeats: int = 20, threads: int = 1) -> float:
     """Multiply-adds per second of a ``size`` x ``size`` float32 matrix product: the arithmetic roof.
 
     Parameters
@@ -119,9 +139,11 @@ def peak_matmul_rate(size: int = 512, repeats: int = 5, threads: int = 1) -> flo
     size : int
         Side of the square matrices, ``1 <= size <= MAX_MATRIX_SIZE``; the
         product does ``size**3`` multiply-adds on ``3 * size**2`` numbers, so
-        large sizes are compute bound.
+        all but small sizes are compute bound. The default takes well under a
+        millisecond per product on a current core, short enough to time on a
+        busy machine.
     repeats, threads
-        As in :func:`memory_bandwidth`.
+        Timed products (the fastest counts) and intra-op torch threads.
 
     Examples
     --------
@@ -173,6 +195,15 @@ class Roofs:
     threads: int
 
     @property
+    def cache_footprint(self) -> int:
+        """Bytes (source plus copy) of the largest copy that still runs at half the fastest bandwidth or more.
+
+        A rough size of the caches: beyond it, copies come from main memory.
+        """
+        fast = np.flatnonzero(self.bandwidths >= self.bandwidths.max() / 2)
+        return int(2 * self.sizes[fast[-1]])
+
+    @property
     def ridge_dram(self) -> float:
         """Intensity (multiply-adds per byte) where the main-memory roof meets the arithmetic roof."""
         return self.peak_rate / self.dram_bandwidth
@@ -185,11 +216,14 @@ class Roofs:
 
 def measure_roofs(
     sizes: tuple[int, ...] = tuple(2**k for k in range(18, 28)),
-    matmul_size: int = 512,
+    matmul_size: int = 256,
     repeats: int = 5,
     threads: int = 1,
 ) -> Roofs:
-    """Copy bandwidth at each array size (256 KiB to 128 MiB by default) and the matmul peak, in well under a second.
+    """Copy bandwidth at each array size (256 KiB to 128 MiB by default) and the matmul peak, in about a second.
+
+    Each size is measured by :func:`memory_bandwidth` (chunks of up to 4 MiB),
+    the peak by :func:`peak_matmul_rate` with ``4 * repeats`` products.
 
     Examples
     --------
@@ -198,9 +232,13 @@ def measure_roofs(
     ((2,), True)
     """
     s = v.check_array(sizes, "sizes", ndim=1, dtype="integer", max_elements=64)
-    if np.any(np.diff(s) <= 0):
-        raise ValueError(f"sizes must be strictly increasing, got {s.tolist()}")
+    if np.any(np.diff(s) <= 0) or s[0] < FLOAT32_BYTES or s[-1] > MAX_ARRAY_BYTES:
+        raise ValueError(
+            f"sizes must increase strictly from {FLOAT32_BYTES} to {MAX_ARRAY_BYTES} bytes, got {s.tolist()}"
+        )
+    repeats = v.check_int(repeats, "repeats", min_value=1, max_value=MAX_REPEATS // 4)
     threads = v.check_int(threads, "threads", min_value=1, max_value=MAX_THREADS)
+    v.check_int(matmul_size, "matmul_size", min_value=1, max_value=MAX_MATRIX_SIZE)
     bandwidths = np.array([memory_bandwidth(int(n), repeats, threads) for n in s])
-    peak = peak_matmul_rate(matmul_size, repeats, threads)
+    peak = peak_matmul_rate(matmul_size, 4 * repeats, threads)
     return Roofs(s, bandwidths, float(bandwidths.max()), float(bandwidths[-1]), peak, threads)

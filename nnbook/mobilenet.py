@@ -59,6 +59,7 @@ STEM_STRIDE = 2
 KERNEL_SIZE = 3  # of the stem and of every depthwise filter
 HEAD_CHANNELS = 1280  # output channels of the last 1x1 convolution before the pool
 IMAGENET_CLASSES = 1000  # k of Table 2's last row, as in the paper's ImageNet experiments
+PAPER_INPUT_SIZE = 224  # the resolution of Table 2
 DROPOUT = 0.2  # before torchvision's classifier (inactive at inference)
 MIN_INPUT_SIZE = 32  # 2**5: each of the five stride-2 layers halves a map of >= 2 pixels
 MAX_INPUT_SIZE = 16384  # counts are exact integers at any size; this bounds the shapes to meaningful images
@@ -119,7 +120,9 @@ class StageRow:
     macs: int
 
 
-def layers(input_size: int = 224, num_classes: int = IMAGENET_CLASSES, classifier: bool = True) -> tuple[Layer, ...]:
+def layers(
+    input_size: int = PAPER_INPUT_SIZE, num_classes: int = IMAGENET_CLASSES, classifier: bool = True
+) -> tuple[Layer, ...]:
     """The layers of MobileNetV2 for a square ``input_size`` image, in execution order.
 
     Parameters
@@ -177,7 +180,7 @@ def layers(input_size: int = 224, num_classes: int = IMAGENET_CLASSES, classifie
     return tuple(out)
 
 
-def conv_layers(input_size: int = 224, num_classes: int = IMAGENET_CLASSES, classifier: bool = True):
+def conv_layers(input_size: int = PAPER_INPUT_SIZE, num_classes: int = IMAGENET_CLASSES, classifier: bool = True):
     """The convolutions of :func:`layers` (every layer but the pool): 53, or 52 without the classifier.
 
     Examples
@@ -206,7 +209,7 @@ def parameter_count(num_classes: int = IMAGENET_CLASSES, batch_norm: str = "trai
     return sum(_parameters(x, per_channel) for x in layers(MIN_INPUT_SIZE, num_classes))
 
 
-def mac_count(input_size: int = 224, num_classes: int = IMAGENET_CLASSES) -> int:
+def mac_count(input_size: int = PAPER_INPUT_SIZE, num_classes: int = IMAGENET_CLASSES) -> int:
     """Multiply-accumulates of one forward pass: the 52 convolutions plus the classifier.
 
     BatchNorm, ReLU6, the residual additions and the pooling are not counted
@@ -220,7 +223,7 @@ def mac_count(input_size: int = 224, num_classes: int = IMAGENET_CLASSES) -> int
     return sum(x.macs for x in layers(input_size, num_classes))
 
 
-def stage_table(input_size: int = 224, num_classes: int = IMAGENET_CLASSES) -> tuple[StageRow, ...]:
+def stage_table(input_size: int = PAPER_INPUT_SIZE, num_classes: int = IMAGENET_CLASSES) -> tuple[StageRow, ...]:
     """The eleven rows of Table 2 recomputed from :func:`layers`, with parameters and multiply-adds per row.
 
     Examples
@@ -265,7 +268,7 @@ class KindCost:
     parameter_share: float
 
 
-def cost_by_kind(input_size: int = 224, num_classes: int = IMAGENET_CLASSES) -> dict[str, KindCost]:
+def cost_by_kind(input_size: int = PAPER_INPUT_SIZE, num_classes: int = IMAGENET_CLASSES) -> dict[str, KindCost]:
     """Multiply-adds and parameters of each kind of layer (stem, expand, ..., classifier).
 
     Examples

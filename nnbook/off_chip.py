@@ -26,7 +26,8 @@ from nnbook.data_movement import element_bytes, layer_table
 from nnbook.mobilenet import IMAGENET_CLASSES, KERNEL_SIZE, layers
 
 SCHEDULES = ("layer", "block", "fused")
-DEPTHWISE_PARAMETERS = KERNEL_SIZE**2 + 1  # one 3x3 filter and its (folded) bias per channel
+BIAS = 1  # one (folded) bias per output channel
+DEPTHWISE_PARAMETERS = KERNEL_SIZE**2 + BIAS  # one 3x3 filter and its bias per channel
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class FusedUnits:
 def fused_working_set(
     input_size: int,
     capacity_bytes: float,
-    bytes_per_element: int | str = 4,
+    bytes_per_element: int | str = "float32",
     num_classes: int = IMAGENET_CLASSES,
     classifier: bool = True,
 ) -> FusedUnits:
@@ -82,11 +83,12 @@ def fused_working_set(
         in_act, out_act = first.in_channels * first.in_size**2, last.out_channels * last.out_size**2
         if len(members) == 1:  # stem, head, classifier: weights + bias of each output channel; pool: none
             fixed.append(in_act + out_act)
-            per_channel.append(0 if first.kind == "pool" else first.weight_count // first.out_channels + 1)
+            per_channel.append(0 if first.kind == "pool" else first.weight_count // first.out_channels + BIAS)
             channels.append(first.out_channels)
             continue
         dw = members[-2]
-        expand = (dw.in_size**2 + first.in_channels + 1) if len(members) == 3 else 0  # chunk map, weights, bias
+        expanded = first.kind == "expand"  # the first block (t = 1) has no expansion
+        expand = (dw.in_size**2 + first.in_channels + BIAS) if expanded else 0  # chunk map, weights, bias
         fixed.append(in_act + out_act + last.out_channels)  # block input (= residual), accumulator, projection bias
         per_channel.append(expand + dw.out_size**2 + DEPTHWISE_PARAMETERS + last.out_channels)
         channels.append(dw.out_channels)
@@ -123,7 +125,7 @@ class Traffic:
 def off_chip_traffic(
     input_size: int,
     capacity_bytes: float,
-    bytes_per_element: int | str = 4,
+    bytes_per_element: int | str = "float32",
     schedule: str = "layer",
     num_classes: int = IMAGENET_CLASSES,
     classifier: bool = True,

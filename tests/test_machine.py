@@ -25,9 +25,17 @@ def test_best_seconds_warms_up_once_and_keeps_the_fastest(monkeypatch):
     assert len(calls) == 4
 
 
+def test_bandwidth_times_each_chunk_and_keeps_the_fastest(monkeypatch):
+    # two chunks of 1024 bytes; the untimed pass reads the clock once per chunk, timed passes twice
+    times = iter([0.0, 0.0, 0.0, 4.0, 10.0, 12.0, 20.0, 21.0, 30.0, 35.0])
+    monkeypatch.setattr(machine.time, "perf_counter", lambda: next(times))
+    assert machine.memory_bandwidth(2048, repeats=2, chunk_bytes=1024) == 2 * 1024 / 1.0
+
+
 def test_bandwidth_counts_a_read_and_a_write_of_every_byte(fake_clock):
     assert machine.memory_bandwidth(4096, repeats=2) == 2 * 4096 / 0.25
     assert machine.memory_bandwidth(4099, repeats=1) == 2 * 4096 / 0.25  # whole float32 elements
+    assert machine.memory_bandwidth(4 * 4096 + 100, repeats=1, chunk_bytes=4096) == 2 * 4096 / 0.25  # whole chunks
 
 
 def test_peak_rate_counts_size_cubed_multiply_adds(fake_clock):
@@ -41,6 +49,8 @@ def test_measure_roofs_assembles_the_measurements(fake_clock):
     assert roofs.peak_rate == 8**3 / 0.25 and roofs.threads == 1
     assert roofs.ridge_dram == roofs.peak_rate / roofs.dram_bandwidth
     assert roofs.ridge_cache == roofs.peak_rate / roofs.cache_bandwidth
+    steps = machine.Roofs(np.array([1, 2, 4, 8]), np.array([9.0, 10.0, 5.0, 4.9]), 10.0, 4.9, 1.0, 1)
+    assert steps.cache_footprint == 2 * 4  # the 4-byte copy still runs at half of 10
 
 
 def test_real_measurements_are_physically_plausible():
@@ -78,6 +88,12 @@ def test_bad_input_raises():
         machine.best_seconds(3)
     with pytest.raises(ValueError, match="sizes"):
         machine.measure_roofs(sizes=(4096, 1024))
+    with pytest.raises(ValueError, match="sizes"):
+        machine.measure_roofs(sizes=(1024, 2**31))
+    with pytest.raises(ValueError, match="matmul_size"):
+        machine.measure_roofs(sizes=(1024,), matmul_size=0)
+    with pytest.raises(ValueError, match="chunk_bytes"):
+        machine.memory_bandwidth(1024, chunk_bytes=0)
     with pytest.raises(ValueError, match="intensity"):
         machine.attainable(np.array([-1.0]), 1.0, 1.0)
     with pytest.raises(ValueError, match="bandwidth"):
