@@ -195,15 +195,6 @@ class Roofs:
     threads: int
 
     @property
-    def cache_footprint(self) -> int:
-        """Bytes (source plus copy) of the largest copy that still runs at half the fastest bandwidth or more.
-
-        A rough size of the caches: beyond it, copies come from main memory.
-        """
-        fast = np.flatnonzero(self.bandwidths >= self.bandwidths.max() / 2)
-        return int(2 * self.sizes[fast[-1]])
-
-    @property
     def ridge_dram(self) -> float:
         """Intensity (multiply-adds per byte) where the main-memory roof meets the arithmetic roof."""
         return self.peak_rate / self.dram_bandwidth

@@ -142,13 +142,6 @@ with book.numbers():
         "data_movement/cache_gbs", roofs.cache_bandwidth / 1e9, fmt="{:.0f}", label="cache copy bandwidth", unit="GB/s"
     )
     book.record("data_movement/peak_gmacs", roofs.peak_rate / 1e9, fmt="{:.0f}", label="matmul peak", unit="GMAC/s")
-    book.record(
-        "data_movement/cache_footprint_mib",
-        roofs.cache_footprint / 2**20,
-        fmt="{:.0f}",
-        unit="MiB",
-        label="largest copy at cache speed, source plus target",
-    )
     book.record("data_movement/ridge_dram", roofs.ridge_dram, fmt="{:.1f}", label="ridge point, main memory")
     book.record("data_movement/ridge_cache", roofs.ridge_cache, fmt="{:.1f}", label="ridge point, cache")
     book.record(
@@ -209,24 +202,10 @@ with book.numbers():
         label="median depthwise rate, share of the cache roof",
     )
     book.record(
-        "data_movement/depthwise_of_dram_roof",
-        100 * np.median(under_dram[depthwise]),
-        fmt="{:.0f}",
-        unit="%",
-        label="median depthwise rate, share of the main-memory roof",
-    )
-    book.record(
         "data_movement/classifier_over_dram_roof",
         under_dram[classifier][0],
         fmt="{:.1f}",
         label="classifier rate over the main-memory roof",
-    )
-    book.record(
-        "data_movement/total_layer_ms",
-        1e3 * seconds.sum(),
-        fmt="{:.0f}",
-        unit="ms",
-        label="time of all timed layers, one inference",
     )
     book.check(
         "data_movement/layers_under_the_arithmetic_roof",
@@ -265,14 +244,6 @@ with book.numbers():
         value=100 * np.median(under_dram[depthwise]),
         at_most=50,
         fmt="{:.0f}",
-    )
-    book.claim(
-        "data_movement/weights_fit_in_the_caches",
-        "the network's float32 weights take less memory than the largest copy that runs at cache speed "
-        "(value: copy footprint over weight bytes)",
-        value=roofs.cache_footprint / sum(r.weight_bytes for r in records),
-        at_least=1,
-        fmt="{:.1f}",
     )
     book.claim(
         "data_movement/classifier_memory_bound",

@@ -217,11 +217,7 @@ book.save_table(
 # cannot help the first blocks, whose input and output alone are megabytes.
 # Only tiling in space as well (computing a block patch by patch) shrinks
 # those terms.
-traffic_224 = {
-    (s, d): off_chip.off_chip_traffic(224, capacity, d, schedule=s)
-    for s in ("layer", "fused")
-    for d in ("float32", "int8")
-}
+fused_224 = {d: off_chip.off_chip_traffic(224, capacity, d, schedule="fused") for d in ("float32", "int8")}
 
 # %%
 # Is it memory or arithmetic?
@@ -245,28 +241,35 @@ over = np.array([r.working_set_bytes > capacity for r in rows56])
 with book.numbers():
     for (u, d), count in counts.items():
         book.record(f"data_movement/off_chip_{u.lower()}_{d}", count, fmt="{:d}", label=f"trips, 128 {u}, {d}")
+    book.record(
+        "data_movement/layers_residual_float32",
+        block32.layers_off_chip,
+        fmt="{:d}",
+        label="layers off chip, residuals alive, float32",
+    )
+    book.record(
+        "data_movement/units_residual_float32",
+        block32.units_off_chip,
+        fmt="{:d}",
+        label="units off chip, residuals alive, float32",
+    )
+    book.record(
+        "data_movement/units_default_float32",
+        layer32.units_off_chip,
+        fmt="{:d}",
+        label="units off chip, default model, float32",
+    )
+    book.record(
+        "data_movement/energy_threshold_float32",
+        data_movement.memory_energy_ratio(1, 1, "float32"),
+        fmt="{:.0f}",
+        label="MACs per byte where energy splits evenly, float32",
+    )
     for d in dtypes:
-        book.record(
-            f"data_movement/layers_residual_{d}",
-            traffic["block", d].layers_off_chip,
-            fmt="{:d}",
-            label=f"layers off chip with residuals alive, {d}",
-        )
-        book.record(
-            f"data_movement/units_residual_{d}",
-            traffic["block", d].units_off_chip,
-            fmt="{:d}",
-            label=f"units off chip with residuals alive, {d}",
-        )
-        book.record(
-            f"data_movement/units_default_{d}",
-            traffic["layer", d].units_off_chip,
-            fmt="{:d}",
-            label=f"units off chip, default model, {d}",
-        )
+        overhead = traffic["layer", d].total_bytes / traffic["layer", d].compulsory_bytes - 1
         book.record(
             f"data_movement/overhead_pct_layer_{d}",
-            100 * (traffic["layer", d].total_bytes / traffic["layer", d].compulsory_bytes - 1),
+            100 * overhead,
             fmt="{:.1f}",
             unit="%",
             label=f"traffic above the compulsory bytes, layer schedule, {d}",
@@ -277,37 +280,41 @@ with book.numbers():
             fmt="{:.0f}",
             label=f"energy of bytes over arithmetic, fused, {d}",
         )
-        book.record(
-            f"data_movement/energy_threshold_{d}",
-            data_movement.memory_energy_ratio(1, 1, d),
-            fmt="{:.0f}",
-            label=f"MACs per byte where energy splits evenly, {d}",
-        )
-    for (s, d), t in traffic.items():
+    for s, d in [
+        ("layer", "float32"),
+        ("block", "float32"),
+        ("fused", "float32"),
+        ("layer", "int8"),
+        ("fused", "float16"),
+        ("fused", "int8"),
+    ]:
         book.record(
             f"data_movement/total_mib_{s}_{d}",
-            t.total_bytes / MiB,
+            traffic[s, d].total_bytes / MiB,
             fmt="{:.2f}",
             unit="MiB",
             label=f"bytes moved, {s} schedule, {d}",
         )
+    for s, d in [("layer", "float32"), ("block", "float32"), ("layer", "int8")]:
         book.record(
             f"data_movement/spill_kib_{s}_{d}",
-            t.spill_bytes / KiB,
+            traffic[s, d].spill_bytes / KiB,
             fmt="{:,.0f}",
             unit="KiB",
             label=f"spilled activations, {s} schedule, {d}",
         )
+    for s in ("layer", "block"):
         book.record(
-            f"data_movement/residual_kib_{s}_{d}",
-            t.residual_bytes / KiB,
+            f"data_movement/residual_kib_{s}_float32",
+            traffic[s, "float32"].residual_bytes / KiB,
             fmt="{:,.1f}",
             unit="KiB",
-            label=f"parked residual traffic, {s} schedule, {d}",
+            label=f"parked residual traffic, {s} schedule, float32",
         )
+    for s, d in [("layer", "float32"), ("fused", "float32"), ("fused", "int8")]:
         book.record(
             f"data_movement/intensity_{s}_{d}",
-            macs / t.total_bytes,
+            macs / traffic[s, d].total_bytes,
             fmt="{:.2f}",
             label=f"MACs per byte moved, {s}, {d}",
         )
@@ -422,35 +429,29 @@ with book.numbers():
     book.record(
         "data_movement/macs_56_millions", macs / 1e6, fmt="{:.1f}", unit="million", label="multiply-adds at 56x56"
     )
+    fused224 = fused_224["float32"]
+    book.record(
+        "data_movement/total_mib_fused_224_float32",
+        fused224.total_bytes / MiB,
+        fmt="{:.1f}",
+        unit="MiB",
+        label="bytes moved at 224x224, fused, float32",
+    )
+    book.record(
+        "data_movement/compulsory_mib_224_float32",
+        fused224.compulsory_bytes / MiB,
+        fmt="{:.1f}",
+        unit="MiB",
+        label="compulsory bytes at 224x224, float32",
+    )
+    book.record(
+        "data_movement/fused_units_over_224_float32",
+        fused224.units_off_chip,
+        fmt="{:d}",
+        label="units off chip at 224x224 when fused, float32",
+    )
     for d in ("float32", "int8"):
-        layer224, fused224 = traffic_224["layer", d], traffic_224["fused", d]
-        book.record(
-            f"data_movement/total_mib_layer_224_{d}",
-            layer224.total_bytes / MiB,
-            fmt="{:.1f}",
-            unit="MiB",
-            label=f"bytes moved at 224x224, layer schedule, {d}",
-        )
-        book.record(
-            f"data_movement/total_mib_fused_224_{d}",
-            fused224.total_bytes / MiB,
-            fmt="{:.1f}",
-            unit="MiB",
-            label=f"bytes moved at 224x224, fused, {d}",
-        )
-        book.record(
-            f"data_movement/compulsory_mib_224_{d}",
-            layer224.compulsory_bytes / MiB,
-            fmt="{:.1f}",
-            unit="MiB",
-            label=f"compulsory bytes at 224x224, {d}",
-        )
-        book.record(
-            f"data_movement/fused_units_over_224_{d}",
-            fused224.units_off_chip,
-            fmt="{:d}",
-            label=f"units off chip at 224x224 when fused, {d}",
-        )
+        fused224 = fused_224[d]
         book.claim(
             f"data_movement/activations_dominate_224_{d}",
             f"at 224x224 in {d}, even fused, activations spilled off chip outweigh the weights (value: their ratio)",
