@@ -18,9 +18,9 @@ array([ 5., 20., 40.])
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,9 +36,10 @@ MAX_INTENSITY_ELEMENTS = 10**7  # attainable(): intensities evaluated at once
 FLOAT32_BYTES = 4
 
 
-@contextmanager
-def torch_threads(threads: int) -> Iterator[None]:
-    """Run the body on ``threads`` intra-op torch threads, restoring torch's setting afterwards.
+def torch_threads(threads: int) -> contextlib.AbstractContextManager[None]:
+    """A context in which torch runs on ``threads`` intra-op threads; torch's setting is restored afterwards.
+
+    ``threads`` is checked when the context is made, between 1 and ``MAX_THREADS``.
 
     Examples
     --------
@@ -49,7 +50,11 @@ def torch_threads(threads: int) -> Iterator[None]:
     >>> torch.get_num_threads() == before
     True
     """
-    threads = v.check_int(threads, "threads", min_value=1, max_value=MAX_THREADS)
+    return _threads(v.check_int(threads, "threads", min_value=1, max_value=MAX_THREADS))
+
+
+@contextlib.contextmanager
+def _threads(threads: int) -> Iterator[None]:
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

@@ -11,6 +11,18 @@ from torch import nn
 
 from nnbook import data_movement, layer_hooks, mobilenet
 
+VALID_CALLS = {
+    "measure_convs": lambda: {"model": nn.Conv2d(3, 4, 3), "input_size": 8},
+    "time_convs": lambda: {"model": nn.Conv2d(3, 4, 3), "input_size": 8, "repeats": 2, "seed": 0, "threads": 1},
+    "compare_records": lambda: {"rows": [], "records": []},
+    "group_costs": lambda: {
+        "kinds": ["a", "b"],
+        "macs": np.array([1.0, 2.0]),
+        "seconds": np.array([1.0, 1.0]),
+        "groups": {"a": ["a"]},
+    },
+}
+
 
 def small_net() -> nn.Module:
     return nn.Sequential(

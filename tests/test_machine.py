@@ -10,6 +10,15 @@ import torch
 
 from nnbook import machine
 
+VALID_CALLS = {
+    "torch_threads": lambda: {"threads": 1},
+    "best_seconds": lambda: {"func": lambda: None, "repeats": 2},
+    "memory_bandwidth": lambda: {"nbytes": 2**16, "repeats": 2, "threads": 1, "chunk_bytes": 2**14},
+    "peak_matmul_rate": lambda: {"size": 32, "repeats": 2, "threads": 1},
+    "attainable": lambda: {"intensity": np.array([0.5, 2.0]), "bandwidth": 1e10, "peak": 4e10},
+    "measure_roofs": lambda: {"sizes": (2**12, 2**14), "matmul_size": 32, "repeats": 1, "threads": 1},
+}
+
 
 @pytest.fixture
 def fake_clock(monkeypatch):

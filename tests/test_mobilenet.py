@@ -15,6 +15,15 @@ from torch import nn
 from nnbook import mobilenet
 
 TORCHVISION_PARAMETERS = 3_504_872  # torchvision's mobilenet_v2(): batch norm (2 per channel), 1000 classes
+VALID_CALLS = {
+    "layers": lambda: {"input_size": 56, "num_classes": 10, "classifier": True},
+    "conv_layers": lambda: {"input_size": 56, "num_classes": 10, "classifier": True},
+    "parameter_count": lambda: {"num_classes": 10, "batch_norm": "folded"},
+    "mac_count": lambda: {"input_size": 56, "num_classes": 10},
+    "stage_table": lambda: {"input_size": 56, "num_classes": 10},
+    "cost_by_kind": lambda: {"input_size": 56, "num_classes": 10},
+    "mobilenet_v2": lambda: {"num_classes": 10, "seed": 1},
+}
 
 
 @pytest.fixture(scope="module")
