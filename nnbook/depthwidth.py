@@ -19,7 +19,7 @@ Examples
 >>> config = TrainConfig(lr=0.01, epochs=2, batch_size=20, optimiser="adam", device="cpu")
 >>> fits = fit_seeds(sets, sets, depth=2, width=8, config=config, resolution=20)
 >>> fits.n_params, fits.test_accuracy.shape, n_parameters(2, 2, 8, 3, batch_norm=True)
-(187, (2,), 187)
+(139, (2,), 139)
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def n_parameters(n_inputs: int, depth: int, width: int, n_outputs: int, batch_no
     Examples
     --------
     >>> n_parameters(2, 1, 16, 5), n_parameters(2, 6, 16, 5, batch_norm=True)
-    (133, 1685)
+    (133, 1589)
     """
     n_inputs = v.check_int(n_inputs, "n_inputs", min_value=1)
     depth = v.check_int(depth, "depth", min_value=1)
@@ -68,7 +68,7 @@ def width_for_parameters(n_inputs: int, depth: int, n_outputs: int, target: int,
     Examples
     --------
     >>> width_for_parameters(2, 1, 5, n_parameters(2, 6, 16, 5, True), batch_norm=True)
-    168
+    176
     """
     target = v.check_int(target, "target", min_value=1, max_value=MAX_PARAMETERS)
     count = lambda w: n_parameters(n_inputs, depth, w, n_outputs, batch_norm)  # noqa: E731
@@ -190,7 +190,9 @@ def fold_batchnorm(model: nn.Sequential) -> nn.Sequential:
         elif isinstance(layer, nn.Linear | nn.ReLU):
             layers.append(copy.deepcopy(layer).double())
         else:
-            raise TypeError(f"model must contain only Linear, BatchNorm1d and ReLU layers, found {type(layer).__name__}")
+            raise TypeError(
+                f"model must contain only Linear, BatchNorm1d and ReLU layers, found {type(layer).__name__}"
+            )
     return nn.Sequential(*layers)
 
 
@@ -264,9 +266,11 @@ class SeedStack(nn.Module):
         """Every member's logits, ``(n, S, d) -> (n, S, C)``."""
         h = X
         for layer in self.layers:
-            h = layer(h.reshape(h.shape[0], -1)).reshape(h.shape[0], self.n_members, -1) if isinstance(
-                layer, nn.BatchNorm1d
-            ) else layer(h)
+            h = (
+                layer(h.reshape(h.shape[0], -1)).reshape(h.shape[0], self.n_members, -1)
+                if isinstance(layer, nn.BatchNorm1d)
+                else layer(h)
+            )
         return h
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
@@ -365,8 +369,10 @@ def fit_seeds(
     seeds = list(range(len(train_sets))) if seeds is None else [v.check_seed(s, "seeds") for s in seeds]
     if len(seeds) != len(train_sets):
         raise ValueError(f"seeds must hold one seed per training set ({len(train_sets)}), got {len(seeds)}")
-    pairs = [(v.check_array(X, "X", shape=(None, 2)), v.check_array(y, "y", ndim=1, dtype="integer"))
-             for X, y in (*train_sets, *test_sets)]
+    pairs = [
+        (v.check_array(X, "X", shape=(None, 2)), v.check_array(y, "y", ndim=1, dtype="integer"))
+        for X, y in (*train_sets, *test_sets)
+    ]
     for X, y in pairs:
         v.check_same_length(X=X, y=y)
     v.check_same_length(**{f"train_sets[{i}]": pairs[i][0] for i in range(len(seeds))})
@@ -417,7 +423,11 @@ def paired_difference(a: np.ndarray, b: np.ndarray) -> PairedDifference:
     b = v.check_array(b, "b", shape=a.shape)
     diff = a - b
     return PairedDifference(
-        differences=diff, mean=float(diff.mean()), low=float(diff.min()), high=float(diff.max()), wins=int((diff > 0).sum())
+        differences=diff,
+        mean=float(diff.mean()),
+        low=float(diff.min()),
+        high=float(diff.max()),
+        wins=int((diff > 0).sum()),
     )
 
 

@@ -38,7 +38,7 @@ from torch import nn
 from nnbook import _validation as v
 
 RTOL = 1e-9  # default: adjacent pieces whose slopes differ by <= RTOL * (unit's largest |slope|) are one piece
-MAX_PIECE_ELEMENTS = 2**25  # pieces x width held at once by the exact counter (256 MiB per float64 array)
+MAX_PIECE_ELEMENTS = 2**22  # pieces x width held at once by the exact counter (32 MiB per float64 array)
 MAX_UNITS = 10**6  # widths accepted by the region bounds
 MAX_BINOMIAL_TERMS = 10_000  # terms of an exact binomial sum (big-integer arithmetic, well under a second)
 MAX_BOUND_WORK = 200_000  # (states x choices) summed over layers in max_regions' dynamic programme

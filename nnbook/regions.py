@@ -319,4 +319,6 @@ def boundary_density(grid: RegionGrid, points: np.ndarray, radius: float) -> Bou
     if near.all() or not near.any():
         raise ValueError(f"radius {radius} puts {'every' if near.all() else 'no'} grid point near the data")
     edge = region_boundaries(grid.labels)
-    return BoundaryDensity(near=float(edge[near].mean()), far=float(edge[~near].mean()), near_fraction=float(near.mean()))
+    return BoundaryDensity(
+        near=float(edge[near].mean()), far=float(edge[~near].mean()), near_fraction=float(near.mean())
+    )
