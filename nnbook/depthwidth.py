@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from nnbook import _validation as v
-from nnbook.regions import regions_on_grid
+from nnbook.regions import boundary_density, regions_on_grid
 from nnbook.training import History, TrainConfig, evaluate, train
 
 INITS = ("he", "torch")  # He-normal weights and tiny normal biases, or torch's reset_parameters()
@@ -43,6 +43,7 @@ MAX_DEPTH = 1000
 MAX_WIDTH = 100_000
 MAX_PARAMETERS = 10**7  # parameters of one network
 MAX_JOINT_CLASSES = 4096  # n_classes ** n_seeds: width of a SeedStack's joint output
+STACK_CLASSES = 128  # fit_seeds stacks as many seeds as keep the joint output this narrow (it costs time per step)
 
 
 def n_parameters(n_inputs: int, depth: int, width: int, n_outputs: int, batch_norm: bool = False) -> int:
@@ -323,8 +324,11 @@ class SeedFits:
     test_accuracy: np.ndarray  # (S,) each member on its own test set
     initial_regions: np.ndarray  # (S,) activation regions on the grid at initialisation (a lower estimate)
     num_regions: np.ndarray  # (S,) the same after training
+    initial_near_far: np.ndarray | None  # (S,) boundary density near / far from the training points, at initialisation
+    near_far: np.ndarray | None  # (S,) the same after training (None unless near_radius was given)
     models: tuple[nn.Sequential, ...]  # the trained members, eval mode
-    history: History  # of the stack: losses are sums over members, accuracies count rows all members get right
+    train_loss: np.ndarray  # (E+1,) training loss after each epoch (0 = at initialisation), mean over the members
+    histories: tuple[History, ...]  # one per stack: losses are sums over its members
 
 
 def fit_seeds(
@@ -340,8 +344,13 @@ def fit_seeds(
     lo: float = -1.5,
     hi: float = 1.5,
     resolution: int = 300,
+    near_radius: float | None = None,
 ) -> SeedFits:
-    """Train :func:`mlp` once per seed (network ``s`` on ``train_sets[s]``) as one :class:`SeedStack`, and score it.
+    """Train :func:`mlp` once per seed (network ``s`` on ``train_sets[s]``) in :class:`SeedStack` s, and score it.
+
+    The seeds are trained in stacks of as many as keep ``C ** S`` at most
+    ``STACK_CLASSES`` (three for five classes); every member sees the batch
+    order of ``config.seed``.
 
     Parameters
     ----------
@@ -357,6 +366,9 @@ def fit_seeds(
     batch_norm : bool
     lo, hi, resolution
         The grid of :func:`nnbook.regions.regions_on_grid` on which regions are counted.
+    near_radius : float, optional
+        If given, also measure :func:`nnbook.regions.boundary_density` of each
+        member around its own training points, before and after training.
 
     Returns
     -------
@@ -378,13 +390,29 @@ def fit_seeds(
     v.check_same_length(**{f"train_sets[{i}]": pairs[i][0] for i in range(len(seeds))})
     n_classes = int(max(y.max() for _, y in pairs)) + 1
     members = [mlp(2, depth, width, n_classes, s, init=init, batch_norm=batch_norm) for s in seeds]
-    initial = [regions_on_grid(fold_batchnorm(m.eval()), lo, hi, resolution).num_regions for m in members]
-    stack = SeedStack(members)
-    X = np.stack([X for X, _ in pairs[: len(seeds)]], axis=1)  # (n, S, 2)
-    y = stack.encode_labels(np.stack([y for _, y in pairs[: len(seeds)]], axis=1))
-    history = train(stack, config, (X, y))
-    models = tuple(stack.member(s) for s in range(len(seeds)))
+    if near_radius is not None:
+        near_radius = v.check_real(near_radius, "near_radius", min_value=0, min_inclusive=False)
+
+    def grids(nets: Sequence[nn.Sequential]) -> tuple[np.ndarray, np.ndarray | None]:
+        seen = [regions_on_grid(fold_batchnorm(m.eval()), lo, hi, resolution) for m in nets]
+        counts = np.array([g.num_regions for g in seen])
+        if near_radius is None:
+            return counts, None
+        return counts, np.array([boundary_density(g, pairs[s][0], near_radius).ratio for s, g in enumerate(seen)])
+
+    initial, initial_near_far = grids(members)
+    size = max(1, int(math.log(STACK_CLASSES) / math.log(n_classes))) if n_classes > 1 else len(seeds)
+    models: list[nn.Sequential] = []
+    histories = []
+    for first in range(0, len(seeds), size):
+        group = range(first, min(first + size, len(seeds)))
+        stack = SeedStack([members[s] for s in group])
+        X = np.stack([pairs[s][0] for s in group], axis=1)  # (n, S, 2)
+        y = stack.encode_labels(np.stack([pairs[s][1] for s in group], axis=1))
+        histories.append(train(stack, config, (X, y)))
+        models += [stack.member(i) for i in range(len(group))]
     score = lambda m, X, y: evaluate(m, X, y)[1]  # noqa: E731
+    trained, near_far = grids(models)
     return SeedFits(
         depth=depth,
         width=width,
@@ -392,10 +420,13 @@ def fit_seeds(
         seeds=np.asarray(seeds),
         train_accuracy=np.array([score(m, *pairs[s]) for s, m in enumerate(models)]),
         test_accuracy=np.array([score(m, *pairs[len(seeds) + s]) for s, m in enumerate(models)]),
-        initial_regions=np.array(initial),
-        num_regions=np.array([regions_on_grid(fold_batchnorm(m), lo, hi, resolution).num_regions for m in models]),
-        models=models,
-        history=history,
+        initial_regions=initial,
+        num_regions=trained,
+        initial_near_far=initial_near_far,
+        near_far=near_far,
+        models=tuple(models),
+        train_loss=sum(h.train_loss for h in histories) / len(seeds),
+        histories=tuple(histories),
     )
 
 

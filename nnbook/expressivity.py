@@ -66,16 +66,10 @@ class PiecewiseLinear:
         """Length of each piece, shape (m,)."""
         return np.diff(self.breakpoints)
 
-    @property
-    def effective_pieces(self) -> float:
-        """Length-weighted number of pieces ``(sum w)^2 / sum w^2`` of the widths ``w``.
-
-        Equal to :attr:`num_pieces` when all pieces are equally wide, and
-        smaller otherwise: a sliver of negligible width adds almost nothing,
-        while ``k`` equal pieces count ``k``.
-        """
-        w = self.widths
-        return float(w.sum() ** 2 / np.square(w).sum())
+    def count_wider_than(self, min_width: float) -> int:
+        """Number of pieces wider than ``min_width`` (``>= 0``): slivers narrower than that do not count."""
+        min_width = v.check_real(min_width, "min_width", min_value=0)
+        return int((self.widths > min_width).sum())
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Evaluate at ``x`` (any shape, inside the interval)."""

@@ -8,8 +8,8 @@ two: a fixed input layer ``x -> (x, -x)``, ``L - 1`` identical middle layers
 ``h -> (2 h_1 + 2 h_2 - 2, -2 h_1 - 2 h_2 + 2)`` and an output layer
 ``h -> 2 h_1 + 2 h_2 - 2``. This module builds it, perturbs its middle layers
 and re-initialises it, and counts the pieces of every depth at once
-(:func:`pieces_vs_depth`), by number and weighted by length, to measure how
-special the exponential count is.
+(:func:`pieces_vs_depth`), all of them and only those that are not slivers,
+to measure how special the exponential count is.
 
 Examples
 --------
@@ -288,7 +288,8 @@ class PiecesByDepth:
 
     depths: np.ndarray  # (k,) the depths, as given
     count: np.ndarray  # (n_seeds, k) int: number of linear pieces
-    effective: np.ndarray  # (n_seeds, k) float: length-weighted number of pieces, (sum w)^2 / sum w^2
+    wide: np.ndarray  # (n_seeds, k) int: pieces wider than min_width_fraction x the exact pieces' width at that depth
+    min_width_fraction: float  # of the exact sawtooth's piece width (hi - lo) / 2**depth; narrower pieces are slivers
 
 
 def _same_layers(done: list[nn.Module], layers: list[nn.Module]) -> bool:
@@ -310,8 +311,14 @@ def pieces_vs_depth(
     noise_level: float = 0.0,
     lo: float = -2.0,
     hi: float = 2.0,
+    min_width_fraction: float = 0.25,
 ) -> PiecesByDepth:
-    """Exact pieces on ``[lo, hi]`` of :func:`variant_network` for each seed and depth, by number and by length.
+    """Exact pieces on ``[lo, hi]`` of :func:`variant_network` for each seed and depth, all and only the wide ones.
+
+    A piece of a network of depth ``L`` counts as *wide* when it is wider than
+    ``min_width_fraction`` times ``(hi - lo) / 2**L``, the width of the exact
+    sawtooth's pieces at that depth: two nearby kinks with a sliver between
+    them then count as one piece, not two.
 
     For one seed, networks of successive depths share their hidden layers
     (see :func:`variant_network`), so the breakpoints of the shared layers are
@@ -329,6 +336,8 @@ def pieces_vs_depth(
         For ``kind="noisy"``.
     lo, hi : float
         The interval.
+    min_width_fraction : float
+        In ``[0, 1]``; 0 counts every piece as wide.
 
     Returns
     -------
@@ -343,8 +352,8 @@ def pieces_vs_depth(
     Examples
     --------
     >>> pieces = pieces_vs_depth([0, 1, 2, 3], "exact", seeds=[0])
-    >>> pieces.count.tolist(), pieces.effective.tolist()
-    ([[1, 2, 4, 8]], [[1.0, 2.0, 4.0, 8.0]])
+    >>> pieces.count.tolist(), pieces.wide.tolist()
+    ([[1, 2, 4, 8]], [[1, 2, 4, 8]])
     """
     depths = v.check_array(depths, "depths", ndim=1, dtype="integer")
     for d in depths:
@@ -355,12 +364,18 @@ def pieces_vs_depth(
     v.check_work(len(seeds) * len(depths), "depths and seeds", MAX_NETWORKS, "networks")
     kind = v.check_choice(kind, "kind", KINDS)
     lo, hi = _check_interval(lo, hi)
+    fraction = v.check_real(min_width_fraction, "min_width_fraction", min_value=0, max_value=1)
     count = np.zeros((len(seeds), len(depths)), dtype=np.int64)
-    effective = np.zeros((len(seeds), len(depths)))
+    wide = np.zeros((len(seeds), len(depths)), dtype=np.int64)
     for i, seed in enumerate(seeds):
         state, done = _Pieces(lo, hi, RTOL), []
+        deepest = list(variant_network(int(depths.max()), kind, seed, noise_level))
         for j in np.argsort(depths, kind="stable"):
-            layers = list(variant_network(int(depths[j]), kind, seed, noise_level))
+            d = int(depths[j])
+            if kind == "reset" or d == 0:  # a reset network's output layer depends on its depth
+                layers = list(variant_network(d, kind, seed, noise_level))
+            else:  # the other kinds draw their middle layers in order and keep the exact output layer
+                layers = [*deepest[: 2 * d], deepest[-1]]
             hidden, output = layers[:-1], layers[-1]
             if not _same_layers(done, hidden):
                 state, done = _Pieces(lo, hi, RTOL), []
@@ -370,8 +385,9 @@ def pieces_vs_depth(
             final = state.copy()
             final.apply(output)
             f = final.result()
-            count[i, j], effective[i, j] = f.num_pieces, f.effective_pieces
-    return PiecesByDepth(depths=depths, count=count, effective=effective)
+            count[i, j] = f.num_pieces
+            wide[i, j] = f.count_wider_than(fraction * (hi - lo) / 2.0 ** int(depths[j]))
+    return PiecesByDepth(depths=depths, count=count, wide=wide, min_width_fraction=fraction)
 
 
 def growth_exponent(depths: Sequence[int], counts: np.ndarray) -> float:
@@ -384,7 +400,7 @@ def growth_exponent(depths: Sequence[int], counts: np.ndarray) -> float:
     ----------
     depths : sequence of int, length k >= 2
     counts : ndarray, shape (n_seeds, k)
-        Piece counts (or effective counts) as in :class:`PiecesByDepth`, each ``>= 1``.
+        Piece counts as in :class:`PiecesByDepth`, each ``>= 1``.
 
     Returns
     -------

@@ -18,7 +18,7 @@ from nnbook.training import TrainConfig, train
 
 @pytest.fixture(scope="module")
 def seed_sets():
-    return [spirals(30, 3, noise=0.2, rng=s) for s in range(3)]
+    return [spirals(30, 3, noise=0.2, rng=s) for s in range(6)]
 
 
 def config(**changes) -> TrainConfig:
@@ -128,7 +128,7 @@ def test_fold_batchnorm_computes_the_same_function():
 def test_stack_evaluates_every_member_on_its_own_inputs(seed_sets):
     members = [depthwidth.mlp(2, 2, 5, 3, s, batch_norm=True) for s in range(3)]
     stack = depthwidth.SeedStack(members)
-    X = torch.tensor(np.stack([X for X, _ in seed_sets], axis=1), dtype=torch.float32)
+    X = torch.tensor(np.stack([X for X, _ in seed_sets[:3]], axis=1), dtype=torch.float32)
     for mode in ("train", "eval"):
         stack.train(mode == "train")
         for m in members:
@@ -141,8 +141,8 @@ def test_stack_evaluates_every_member_on_its_own_inputs(seed_sets):
 def test_joint_cross_entropy_is_the_sum_of_the_members(seed_sets):
     members = [depthwidth.mlp(2, 1, 4, 3, s) for s in range(3)]
     stack = depthwidth.SeedStack(members)
-    X = torch.tensor(np.stack([X for X, _ in seed_sets], axis=1), dtype=torch.float32)
-    Y = np.stack([y for _, y in seed_sets], axis=1)
+    X = torch.tensor(np.stack([X for X, _ in seed_sets[:3]], axis=1), dtype=torch.float32)
+    Y = np.stack([y for _, y in seed_sets[:3]], axis=1)
     joint = nn.functional.cross_entropy(stack(X), torch.from_numpy(stack.encode_labels(Y)))
     separate = sum(nn.functional.cross_entropy(m(X[:, s]), torch.from_numpy(Y[:, s])) for s, m in enumerate(members))
     torch.testing.assert_close(joint, separate, rtol=1e-5, atol=1e-5)
@@ -164,10 +164,10 @@ def test_training_the_stack_equals_separate_runs(seed_sets, batch_norm):
     cfg = config(seed=4)
     members = [depthwidth.mlp(2, 2, 6, 3, s, batch_norm=batch_norm) for s in range(3)]
     stack = depthwidth.SeedStack(members)
-    X = np.stack([X for X, _ in seed_sets], axis=1)
-    history = train(stack, cfg, (X, stack.encode_labels(np.stack([y for _, y in seed_sets], axis=1))))
+    X = np.stack([X for X, _ in seed_sets[:3]], axis=1)
+    history = train(stack, cfg, (X, stack.encode_labels(np.stack([y for _, y in seed_sets[:3]], axis=1))))
     assert history.steps == 3 * math.ceil(90 / 16)
-    for s, (Xs, ys) in enumerate(seed_sets):  # oracle: each member trained on its own by the same loop
+    for s, (Xs, ys) in enumerate(seed_sets[:3]):  # oracle: each member trained on its own by the same loop
         alone = depthwidth.mlp(2, 2, 6, 3, s, batch_norm=batch_norm)
         train(alone, cfg, (Xs, ys))
         mine = stack.member(s)
@@ -191,30 +191,49 @@ def test_stack_rejects_mismatched_or_oversized_members():
 
 
 def test_fit_seeds_scores_every_member(seed_sets):
-    tests = [spirals(20, 3, noise=0.2, rng=10 + s) for s in range(3)]
-    fits = depthwidth.fit_seeds(seed_sets, tests, 2, 8, config(), seeds=[5, 6, 7], resolution=40)
+    tests = [spirals(20, 3, noise=0.2, rng=10 + s) for s in range(6)]
+    seeds = [5, 6, 7, 8, 9, 10]
+    fits = depthwidth.fit_seeds(seed_sets, tests, 2, 8, config(), seeds=seeds, resolution=40)
     assert (fits.depth, fits.width, fits.n_params) == (2, 8, depthwidth.n_parameters(2, 2, 8, 3, True))
-    np.testing.assert_array_equal(fits.seeds, [5, 6, 7])
+    np.testing.assert_array_equal(fits.seeds, seeds)
     for s, model in enumerate(fits.models):
         with torch.no_grad():  # oracle: argmax by hand on each member's own sets
             for (X, y), acc in ((seed_sets[s], fits.train_accuracy[s]), (tests[s], fits.test_accuracy[s])):
                 pred = model(torch.tensor(X, dtype=torch.float32)).numpy().argmax(axis=1)
                 assert acc == pytest.approx(np.mean(pred == y), abs=1e-12)
         assert fits.num_regions[s] == regions_on_grid(depthwidth.fold_batchnorm(model), -1.5, 1.5, 40).num_regions
-        init = depthwidth.mlp(2, 2, 8, 3, [5, 6, 7][s], batch_norm=True).eval()
+        init = depthwidth.mlp(2, 2, 8, 3, seeds[s], batch_norm=True).eval()
         assert fits.initial_regions[s] == regions_on_grid(depthwidth.fold_batchnorm(init), -1.5, 1.5, 40).num_regions
         assert 1 <= fits.num_regions[s] <= max_regions(2, [8, 8])
-    assert fits.history.epoch.tolist() == [0, 1, 2, 3]
-    again = depthwidth.fit_seeds(seed_sets, tests, 2, 8, config(), seeds=[5, 6, 7], resolution=40)
+    assert [h.epoch.tolist() for h in fits.histories] == [[0, 1, 2, 3]] * 2  # 3 ** 4 > STACK_CLASSES: 4 + 2
+    losses = []  # oracle: the mean over members of each member's cross-entropy on its own training set
+    for s, model in enumerate(fits.models):
+        with torch.no_grad():
+            logits = model(torch.tensor(seed_sets[s][0], dtype=torch.float32))
+            losses.append(float(nn.functional.cross_entropy(logits, torch.from_numpy(seed_sets[s][1]))))
+    assert fits.train_loss[-1] == pytest.approx(np.mean(losses), rel=1e-5)
+    assert fits.near_far is None and fits.initial_near_far is None
+    again = depthwidth.fit_seeds(seed_sets, tests, 2, 8, config(), seeds=seeds, resolution=40, near_radius=0.2)
     np.testing.assert_array_equal(again.test_accuracy, fits.test_accuracy)
     np.testing.assert_array_equal(again.num_regions, fits.num_regions)
+    for s, model in enumerate(again.models):  # oracle: boundary fractions counted by hand on each member's grid
+        labels = regions_on_grid(depthwidth.fold_batchnorm(model), -1.5, 1.5, 40).labels
+        edge = np.zeros(labels.shape, dtype=bool)
+        edge[:, :-1] |= labels[:, 1:] != labels[:, :-1]
+        edge[:-1, :] |= labels[1:, :] != labels[:-1, :]
+        xs = np.linspace(-1.5, 1.5, 40)
+        gx, gy = np.meshgrid(xs, xs)
+        X = seed_sets[s][0]
+        near = (np.hypot(gx.ravel()[:, None] - X[:, 0], gy.ravel()[:, None] - X[:, 1]).min(axis=1) <= 0.2).reshape(40, 40)
+        assert again.near_far[s] == pytest.approx(edge[near].mean() / edge[~near].mean(), rel=1e-12)
+    assert again.initial_near_far.shape == (6,)
 
 
 def test_fit_seeds_rejects_bad_input(seed_sets):
     with pytest.raises(ValueError, match="test_sets"):
         depthwidth.fit_seeds(seed_sets, seed_sets[:2], 1, 4, config())
     with pytest.raises(ValueError, match="seeds"):
-        depthwidth.fit_seeds(seed_sets, seed_sets, 1, 4, config(), seeds=[0, 1])
+        depthwidth.fit_seeds(seed_sets[:2], seed_sets[:2], 1, 4, config(), seeds=[0])
     with pytest.raises(ValueError, match="train_sets"):
         depthwidth.fit_seeds([seed_sets[0], spirals(20, 3, rng=9)], seed_sets[:2], 1, 4, config())
     with pytest.raises(ValueError, match="X"):

@@ -267,14 +267,14 @@ def test_too_many_pieces_fail_before_allocating():
 # --- length-weighted pieces and segments ---------------------------------------------------------------------------
 
 
-def test_widths_and_effective_pieces():
+def test_widths_and_pieces_wider_than_a_minimum():
     f = expressivity.PiecewiseLinear(
         breakpoints=np.array([0.0, 1.0, 1.001, 3.0]), slopes=np.zeros(3), intercepts=np.zeros(3)
     )
     np.testing.assert_allclose(f.widths, [1.0, 0.001, 1.999])
-    assert f.effective_pieces == pytest.approx(9.0 / (1.0 + 1e-6 + 1.999**2), rel=1e-12)
-    equal = expressivity.piecewise_linear(sawtooth_network(7), -2.0, 2.0)
-    assert equal.effective_pieces == pytest.approx(128.0, rel=1e-12)
+    assert [f.count_wider_than(w) for w in (0.0, 0.01, 1.0, 2.0)] == [3, 2, 1, 0]
+    with pytest.raises(ValueError, match="min_width"):
+        f.count_wider_than(-1.0)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -226,13 +226,13 @@ def test_variant_network_rejects_bad_input():
 def test_pieces_vs_depth_exact_doubles_and_is_reproducible():
     pieces = sawtooth.pieces_vs_depth(range(9), "exact", seeds=[0, 1])
     np.testing.assert_array_equal(pieces.count, np.tile(2 ** np.arange(9), (2, 1)))
-    np.testing.assert_allclose(pieces.effective, np.tile(2.0 ** np.arange(9), (2, 1)), rtol=1e-12)
+    np.testing.assert_array_equal(pieces.wide, pieces.count)  # equal pieces, none a sliver
     np.testing.assert_array_equal(pieces.depths, np.arange(9))
     a = sawtooth.pieces_vs_depth([2, 4, 6], "noisy", seeds=[0, 1, 2], noise_level=0.5)
     b = sawtooth.pieces_vs_depth([2, 4, 6], "noisy", seeds=[0, 1, 2], noise_level=0.5)
     np.testing.assert_array_equal(a.count, b.count)
-    np.testing.assert_array_equal(a.effective, b.effective)
-    assert a.count.shape == a.effective.shape == (3, 3) and a.count.dtype == np.int64
+    np.testing.assert_array_equal(a.wide, b.wide)
+    assert a.count.shape == a.wide.shape == (3, 3) and a.count.dtype == a.wide.dtype == np.int64
 
 
 @pytest.mark.parametrize(("kind", "level"), [("noisy", 0.01), ("noisy", 0.7), ("random", 0.0), ("reset", 0.0)])
@@ -244,16 +244,18 @@ def test_pieces_vs_depth_equals_counting_each_network(kind, level):
         for j, d in enumerate(depths):
             f = piecewise_linear(sawtooth.variant_network(d, kind, seed, noise_level=level), -2.0, 2.0)
             assert pieces.count[i, j] == f.num_pieces
-            w = np.diff(f.breakpoints)
-            np.testing.assert_allclose(pieces.effective[i, j], w.sum() ** 2 / (w**2).sum(), rtol=1e-12)
+            assert pieces.wide[i, j] == np.sum(np.diff(f.breakpoints) > 0.25 * 4.0 / 2**d)
 
 
-def test_small_noise_adds_slivers_but_no_length():
+def test_small_noise_adds_slivers_but_no_wide_pieces():
     pieces = sawtooth.pieces_vs_depth([6, 8, 10], "noisy", seeds=[0, 1], noise_level=0.01)
-    assert pieces.count.min() >= 2**6  # two units' kinks split apart: at least as many pieces as the exact network
-    # weighted by length, the extra pieces count for little: within 10% of the exact network's 2^L
-    np.testing.assert_allclose(pieces.effective / 2.0 ** np.array([6, 8, 10]), 1.0, atol=0.1)
-    assert np.all(pieces.effective < 0.6 * pieces.count)
+    exact = 2 ** np.array([6, 8, 10])
+    assert np.all(pieces.count > 1.8 * exact)  # nearly every kink splits in two
+    np.testing.assert_allclose(pieces.wide / exact, 1.0, atol=0.1)  # the extra pieces are slivers
+    every = sawtooth.pieces_vs_depth([6, 8, 10], "noisy", seeds=[0, 1], noise_level=0.01, min_width_fraction=0.0)
+    np.testing.assert_array_equal(every.wide, every.count)
+    with pytest.raises(ValueError, match="min_width_fraction"):
+        sawtooth.pieces_vs_depth([1], "exact", seeds=[0], min_width_fraction=1.5)
 
 
 def test_pieces_vs_depth_rejects_bad_input():
