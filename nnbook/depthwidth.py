@@ -322,10 +322,10 @@ class SeedFits:
     seeds: np.ndarray  # (S,) initialisation seeds
     train_accuracy: np.ndarray  # (S,) each member on its own training set
     test_accuracy: np.ndarray  # (S,) each member on its own test set
-    initial_regions: np.ndarray  # (S,) activation regions on the grid at initialisation (a lower estimate)
-    num_regions: np.ndarray  # (S,) the same after training
-    initial_near_far: np.ndarray | None  # (S,) boundary density near / far from the training points, at initialisation
-    near_far: np.ndarray | None  # (S,) the same after training (None unless near_radius was given)
+    num_regions: np.ndarray  # (S,) activation regions on the grid after training (a lower estimate)
+    near_far: np.ndarray | None  # (S,) boundary density near / far from the training points (if near_radius was given)
+    initial_regions: np.ndarray | None  # (S,) regions at initialisation (if initial=True)
+    initial_near_far: np.ndarray | None  # (S,) near / far at initialisation (if initial=True and near_radius was given)
     models: tuple[nn.Sequential, ...]  # the trained members, eval mode
     train_loss: np.ndarray  # (E+1,) training loss after each epoch (0 = at initialisation), mean over the members
     histories: tuple[History, ...]  # one per stack: losses are sums over its members
@@ -345,6 +345,7 @@ def fit_seeds(
     hi: float = 1.5,
     resolution: int = 300,
     near_radius: float | None = None,
+    initial: bool = False,
 ) -> SeedFits:
     """Train :func:`mlp` once per seed (network ``s`` on ``train_sets[s]``) in :class:`SeedStack` s, and score it.
 
@@ -368,7 +369,9 @@ def fit_seeds(
         The grid of :func:`nnbook.regions.regions_on_grid` on which regions are counted.
     near_radius : float, optional
         If given, also measure :func:`nnbook.regions.boundary_density` of each
-        member around its own training points, before and after training.
+        member around its own training points.
+    initial : bool
+        Also count the regions (and the boundary density) at initialisation.
 
     Returns
     -------
@@ -400,7 +403,7 @@ def fit_seeds(
             return counts, None
         return counts, np.array([boundary_density(g, pairs[s][0], near_radius).ratio for s, g in enumerate(seen)])
 
-    initial, initial_near_far = grids(members)
+    initial, initial_near_far = grids(members) if v.check_bool(initial, "initial") else (None, None)
     size = max(1, int(math.log(STACK_CLASSES) / math.log(n_classes))) if n_classes > 1 else len(seeds)
     models: list[nn.Sequential] = []
     histories = []

@@ -96,8 +96,15 @@ ax.plot(units_1d, box_err, "o-", label=f"boxes, 1-D, shared edges (slope {slope_
 ax.plot(2 * n_boxes, box_err, "o:", color="C0", alpha=0.5, mfc="none", label="the same boxes built apart (2n units)")
 ax.plot(units_1d, relu_err, "s-", label=f"ReLU interpolant, 1-D (slope {slope_relu:.2f})")
 ax.plot(units_2d, box2_err, "^-", label=f"boxes, 2-D (slope {slope_2d:.2f})")
-ax.plot(units_1d, LIPSCHITZ * BOUND / n_boxes, color="0.6", lw=5, alpha=0.5, zorder=0,
-        label=r"bound $LB/n$ for 1-D boxes (the errors lie on it)")
+ax.plot(
+    units_1d,
+    LIPSCHITZ * BOUND / n_boxes,
+    color="0.6",
+    lw=5,
+    alpha=0.5,
+    zorder=0,
+    label=r"bound $LB/n$ for 1-D boxes (the errors lie on it)",
+)
 ax.set(
     xscale="log",
     yscale="log",
@@ -164,37 +171,53 @@ with book.numbers():
     book.record("expressivity/relu_err_max_1d", relu_err[-1], fmt="{:.1e}", label="ReLU error with as many units")
     book.record("expressivity/box_units_2d_32", int(units_2d[3]), fmt="{:d}", label="units of 32 x 32 boxes")
     book.record("expressivity/box_err_2d_32", box2_err[3], fmt="{:.3f}", label="their 2-D error")
-    book.record("expressivity/box_units_d10", boxes.box_units(n_per_axis, 10), fmt="{:.0e}",
-                label="units for accuracy 0.01 in 10 dimensions")
+    book.record(
+        "expressivity/box_units_d10",
+        boxes.box_units(n_per_axis, 10),
+        fmt="{:.0e}",
+        label="units for accuracy 0.01 in 10 dimensions",
+    )
     book.claim(
         "expressivity/box_rate_1d",
         "in 1-D the box error falls like units^-1 (fitted slope within 0.1 of -1)",
-        value=slope_box, between=(-1.1, -0.9), fmt="{:.2f}",
+        value=slope_box,
+        between=(-1.1, -0.9),
+        fmt="{:.2f}",
     )
     book.claim(
         "expressivity/relu_rate_1d",
         "the ReLU interpolant's error falls like units^-2 (slope within 0.1 of -2)",
-        value=slope_relu, between=(-2.1, -1.9), fmt="{:.2f}",
+        value=slope_relu,
+        between=(-2.1, -1.9),
+        fmt="{:.2f}",
     )
     book.claim(
         "expressivity/box_rate_2d",
         "in 2-D the box error falls like units^-1/2 (slope within 0.1 of -0.5)",
-        value=slope_2d, between=(-0.6, -0.4), fmt="{:.2f}",
+        value=slope_2d,
+        between=(-0.6, -0.4),
+        fmt="{:.2f}",
     )
     book.claim(
         "expressivity/box_2d_costlier",
         f"the 2-D error with {units_2d[3]} units is more than 5 times the 1-D error with {units_1d[-1]} units",
-        value=ratio_2d_1d, at_least=5, fmt="{:.1f}",
+        value=ratio_2d_1d,
+        at_least=5,
+        fmt="{:.1f}",
     )
     book.check(
         "expressivity/box_bound_holds",
         "every 1-D box sum is within the bound L B / n of the target (largest error / bound)",
-        value=worst_ratio, at_most=1.0, fmt="{:.3f}",
+        value=worst_ratio,
+        at_most=1.0,
+        fmt="{:.3f}",
     )
     book.check(
         "expressivity/shared_steps_identical",
         "15 boxes as 16 shared step units compute the same function as the sum of the boxes",
-        value=identical, at_most=1e-12, fmt="{:.1g}",
+        value=identical,
+        at_most=1e-12,
+        fmt="{:.1g}",
     )
 
 # %%

@@ -77,8 +77,10 @@ for ax, (deep, wide) in zip(axes, pairs, strict=True):
         ax.plot([0, 1], [b.test_accuracy[s], a.test_accuracy[s]], "o-", color="0.4", lw=1)
     ax.set(
         xticks=[0, 1],
-        xticklabels=[f"depth {b.depth}, width {b.width}\n{b.n_params:,} parameters",
-                     f"depth {a.depth}, width {a.width}\n{a.n_params:,} parameters"],
+        xticklabels=[
+            f"depth {b.depth}, width {b.width}\n{b.n_params:,} parameters",
+            f"depth {a.depth}, width {a.width}\n{a.n_params:,} parameters",
+        ],
         xlim=(-0.4, 1.4),
         title=f"mean difference {depthwidth.paired_difference(a.test_accuracy, b.test_accuracy).mean:+.1%}",
     )
@@ -141,16 +143,23 @@ for name, group in (
     ax.errorbar(
         params,
         [fits[c].num_regions.mean() for c in group],
-        yerr=[[fits[c].num_regions.mean() - fits[c].num_regions.min() for c in group],
-              [fits[c].num_regions.max() - fits[c].num_regions.mean() for c in group]],
+        yerr=[
+            [fits[c].num_regions.mean() - fits[c].num_regions.min() for c in group],
+            [fits[c].num_regions.max() - fits[c].num_regions.mean() for c in group],
+        ],
         fmt="o-" if len(group) > 1 else "s",
         capsize=3,
         label=name,
     )
 params_all = sorted(f.n_params for f in fits.values())
 ax.plot(params_all, params_all, "k:", lw=1, label="regions = parameters")
-ax.set(xscale="log", yscale="log", xlabel="parameters", ylabel="regions on the grid (5 seeds)",
-       title="Linear regions after training")
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="parameters",
+    ylabel="regions on the grid (5 seeds)",
+    title="Linear regions after training",
+)
 ax.legend(fontsize=8)
 
 # %%
@@ -159,6 +168,7 @@ ax.legend(fontsize=8)
 equal = depthwidth.paired_difference(fits[6, 16].test_accuracy, fits[1, matched].test_accuracy)
 equal_fast = depthwidth.paired_difference(fast_fits[6, 16].test_accuracy, fast_fits[1, matched].test_accuracy)
 more_regions = fits[6, 16].num_regions / fits[1, matched].num_regions
+per_param = np.concatenate([f.num_regions / f.n_params for f in fits.values()])
 near = depthwidth.paired_difference(fits[6, 8].test_accuracy, fits[2, 16].test_accuracy)
 deeper = depthwidth.paired_difference(fits[10, 16].test_accuracy, fits[6, 16].test_accuracy)
 wider = depthwidth.paired_difference(fits[6, 64].test_accuracy, fits[6, 16].test_accuracy)
@@ -170,10 +180,19 @@ with book.numbers():
     book.record("expressivity/deep_params", fits[6, 16].n_params, fmt="{:,}", label="parameters at depth 6, width 16")
     book.record("expressivity/steps", fits[6, 16].histories[0].steps, fmt="{:,}", label="training steps per network")
     for (d, w), f in fits.items():
-        book.record(f"expressivity/test_acc_d{d}_w{w}", f.test_accuracy.mean(), fmt="{:.1%}",
-                    label=f"mean test accuracy, depth {d}, width {w}")
-        book.record(f"expressivity/regions_d{d}_w{w}", f.num_regions.mean(), fmt="{:,.0f}",
-                    label=f"mean regions after training, depth {d}, width {w}")
+        book.record(
+            f"expressivity/test_acc_d{d}_w{w}",
+            f.test_accuracy.mean(),
+            fmt="{:.1%}",
+            label=f"mean test accuracy, depth {d}, width {w}",
+        )
+        book.record(
+            f"expressivity/regions_d{d}_w{w}",
+            f.num_regions.mean(),
+            fmt="{:,.0f}",
+            label=f"mean regions after training, depth {d}, width {w}",
+        )
+        book.record(f"expressivity/params_d{d}_w{w}", f.n_params, fmt="{:,}", label=f"parameters, depth {d}, width {w}")
     book.record("expressivity/best_depth", best.depth, fmt="{:d}", label="depth of the best architecture")
     book.record("expressivity/best_width", best.width, fmt="{:d}", label="width of the best architecture")
     book.record("expressivity/worst_depth", worst.depth, fmt="{:d}", label="depth of the worst architecture")
@@ -181,66 +200,103 @@ with book.numbers():
     book.record("expressivity/equal_mean", equal.mean, fmt="{:.1%}", label="depth 6 minus its one-layer match")
     book.record("expressivity/equal_low", equal.low, fmt="{:.1%}", label="smallest difference over seeds")
     book.record("expressivity/equal_high", equal.high, fmt="{:.1%}", label="largest difference over seeds")
-    book.record("expressivity/fast_deep_acc", fast_fits[6, 16].test_accuracy.mean(), fmt="{:.1%}",
-                label="mean test accuracy at learning rate 0.01, depth 6, width 16")
-    book.record("expressivity/fast_matched_acc", fast_fits[1, matched].test_accuracy.mean(), fmt="{:.1%}",
-                label="the same for its one-layer match")
+    book.record(
+        "expressivity/fast_deep_acc",
+        fast_fits[6, 16].test_accuracy.mean(),
+        fmt="{:.1%}",
+        label="mean test accuracy at learning rate 0.01, depth 6, width 16",
+    )
+    book.record(
+        "expressivity/fast_matched_acc",
+        fast_fits[1, matched].test_accuracy.mean(),
+        fmt="{:.1%}",
+        label="the same for its one-layer match",
+    )
     book.record("expressivity/fast_equal_mean", equal_fast.mean, fmt="{:.1%}", label="the gap at learning rate 0.01")
     book.record("expressivity/fast_equal_low", equal_fast.low, fmt="{:.1%}", label="its smallest value over seeds")
     book.record("expressivity/fast_equal_high", equal_fast.high, fmt="{:.1%}", label="its largest value over seeds")
-    book.record("expressivity/more_regions_low", more_regions.min(), fmt="{:.1f}",
-                label="fewest times as many regions at depth 6 as in its one-layer match")
+    book.record(
+        "expressivity/more_regions_low",
+        more_regions.min(),
+        fmt="{:.1f}",
+        label="fewest times as many regions at depth 6 as in its one-layer match",
+    )
     book.record("expressivity/near_mean", near.mean, fmt="{:.1%}", label="depth 6 width 8 minus depth 2 width 16")
     book.record("expressivity/near_low", near.low, fmt="{:.1%}", label="smallest difference over seeds")
     book.record("expressivity/near_high", near.high, fmt="{:.1%}", label="largest difference over seeds")
     book.record("expressivity/near_wins", near.wins, fmt="{:d}", label="seeds where depth 6 width 8 wins")
     book.record("expressivity/deeper_mean", deeper.mean, fmt="{:+.1%}", label="depth 10 minus depth 6, width 16")
     book.record("expressivity/wider_mean", wider.mean, fmt="{:+.1%}", label="width 64 minus width 16, depth 6")
-    book.record("expressivity/bound_d10_w16", expressivity.max_regions(2, [16] * 10), fmt="{:.1e}",
-                label="Serra et al.'s bound, depth 10, width 16")
+    book.record("expressivity/regions_per_param_min", per_param.min(), fmt="{:.1f}", label="fewest regions per param")
+    book.record("expressivity/regions_per_param_max", per_param.max(), fmt="{:.1f}", label="most regions per param")
+    book.record(
+        "expressivity/regions_ratio_64_16",
+        fits[6, 64].num_regions.mean() / fits[6, 16].num_regions.mean(),
+        fmt="{:.1f}",
+        label="regions at width 64 over width 16, depth 6",
+    )
+    book.record(
+        "expressivity/bound_d10_w16",
+        expressivity.max_regions(2, [16] * 10),
+        fmt="{:.1e}",
+        label="Serra et al.'s bound, depth 10, width 16",
+    )
     book.claim(
         "expressivity/deep_beats_matched",
         "at equal parameter count, six layers of 16 units beat one wide layer in every seed, by at least 10 points",
-        value=equal.low, at_least=0.10, fmt="{:.1%}",
+        value=equal.low,
+        at_least=0.10,
+        fmt="{:.1%}",
     )
     book.claim(
         "expressivity/shallow_is_worst",
         "after 400 steps the one-layer network of width 16 has the lowest mean training accuracy of all",
-        value=min(f.train_accuracy.mean() for c, f in fits.items() if c != (1, 16))
-        - fits[1, 16].train_accuracy.mean(),
-        at_least=0.05, fmt="{:.1%}",
+        value=min(f.train_accuracy.mean() for c, f in fits.items() if c != (1, 16)) - fits[1, 16].train_accuracy.mean(),
+        at_least=0.05,
+        fmt="{:.1%}",
     )
     book.claim(
         "expressivity/depth_saturates",
         "beyond six layers of 16 units, four more layers change the mean test accuracy by less than 2 points",
-        value=abs(deeper.mean), at_most=0.02, fmt="{:.1%}",
+        value=abs(deeper.mean),
+        at_most=0.02,
+        fmt="{:.1%}",
     )
     book.claim(
         "expressivity/width_saturates",
         "at depth 6, widening from 16 to 64 units changes the mean test accuracy by less than 2 points",
-        value=abs(wider.mean), at_most=0.02, fmt="{:.1%}",
+        value=abs(wider.mean),
+        at_most=0.02,
+        fmt="{:.1%}",
     )
     book.claim(
         "expressivity/gap_is_mostly_speed",
         "with a learning rate ten times larger, the gap between the equal-size deep and wide networks shrinks "
         "to less than half",
-        value=equal_fast.mean / equal.mean, at_most=0.5, fmt="{:.2f}",
+        value=equal_fast.mean / equal.mean,
+        at_most=0.5,
+        fmt="{:.2f}",
     )
     book.claim(
         "expressivity/regions_grow_with_depth",
         "at width 16, ten layers end with at least 20 times the regions of one layer, in every seed",
-        value=region_growth.min(), at_least=20, fmt="{:.0f}",
+        value=region_growth.min(),
+        at_least=20,
+        fmt="{:.0f}",
     )
     book.claim(
         "expressivity/depth_adds_regions_at_equal_size",
         "at equal parameter count, six layers end with at least 1.5 times the regions of one layer, in every seed",
-        value=more_regions.min(), at_least=1.5, fmt="{:.1f}",
+        value=more_regions.min(),
+        at_least=1.5,
+        fmt="{:.1f}",
     )
     book.check(
         "expressivity/trained_below_bound",
         "every trained network shows fewer regions than Serra et al.'s bound for its architecture",
         value=max(f.num_regions.max() / expressivity.max_regions(2, [f.width] * f.depth) for f in fits.values()),
-        at_most=1.0, fmt="{:.2g}",
+        at_most=1.0,
+        fmt="{:.2g}",
     )
 
 # %%

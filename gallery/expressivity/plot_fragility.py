@@ -103,8 +103,9 @@ axes[2].legend(loc="upper right")
 # depth over depths 8 to 16 (:func:`nnbook.sawtooth.growth_exponent`): 1 means
 # doubling per layer. We call the exponential growth broken once the mean
 # grows by less than :math:`\sqrt 2` per layer (exponent below 1/2).
-exponent = {m: [sawtooth.growth_exponent(depths[8:], getattr(noisy[s], m)[:, 8:]) for s in levels]
-            for m in ("count", "wide")}
+exponent = {
+    m: [sawtooth.growth_exponent(depths[8:], getattr(noisy[s], m)[:, 8:]) for s in levels] for m in ("count", "wide")
+}
 # On the right, the counts at depth 16 relative to the exact network's
 # :math:`2^{16}`.
 fig, (ax, ax_deep) = plotting.new_figure(1, 2, width=11.0, height=3.8)
@@ -141,54 +142,89 @@ deep_wide = {s: noisy[s].wide[:, -1] for s in levels}
 with book.numbers():
     for s in (0.01, 0.1, 0.3, 0.5, 1.0, 2.0):
         key = f"{s:g}".replace(".", "_")
-        book.record(f"expressivity/growth_noise_{key}", by_level["count"][s], fmt="{:.2f}",
-                    label=f"growth exponent of the count at s = {s:g}")
-        book.record(f"expressivity/growth_wide_noise_{key}", by_level["wide"][s], fmt="{:.2f}",
-                    label=f"growth exponent of the wide pieces at s = {s:g}")
+        book.record(
+            f"expressivity/growth_noise_{key}",
+            by_level["count"][s],
+            fmt="{:.2f}",
+            label=f"growth exponent of the count at s = {s:g}",
+        )
+        book.record(
+            f"expressivity/growth_wide_noise_{key}",
+            by_level["wide"][s],
+            fmt="{:.2f}",
+            label=f"growth exponent of the wide pieces at s = {s:g}",
+        )
     book.record("expressivity/breakdown_noise", breakdown, fmt="{:g}", label="noise level where growth breaks")
-    book.record("expressivity/pieces16_noise_0_01", deep[0.01].mean(), fmt="{:,.0f}", label="pieces at depth 16, s=0.01")
-    book.record("expressivity/wide16_noise_0_01", deep_wide[0.01].mean(), fmt="{:,.0f}",
-                label="wide pieces at depth 16, s = 0.01")
-    book.record("expressivity/wide16_noise_1", deep_wide[1.0].mean(), fmt="{:,.0f}", label="wide pieces at depth 16, s = 1")
+    book.record(
+        "expressivity/pieces16_noise_0_01", deep[0.01].mean(), fmt="{:,.0f}", label="pieces at depth 16, s=0.01"
+    )
+    book.record(
+        "expressivity/wide16_noise_0_01",
+        deep_wide[0.01].mean(),
+        fmt="{:,.0f}",
+        label="wide pieces at depth 16, s = 0.01",
+    )
+    book.record(
+        "expressivity/wide16_noise_1", deep_wide[1.0].mean(), fmt="{:,.0f}", label="wide pieces at depth 16, s = 1"
+    )
     book.record("expressivity/pieces16_noise_1", deep[1.0].mean(), fmt="{:,.0f}", label="pieces at depth 16, s = 1")
     book.record("expressivity/pieces16_noise_1_min", int(deep[1.0].min()), fmt="{:d}", label="the unluckiest seed")
-    book.record("expressivity/pieces16_noise_2_median", np.median(deep[2.0]), fmt="{:.0f}",
-                label="median pieces at depth 16, s = 2")
+    book.record(
+        "expressivity/pieces16_noise_2_median",
+        np.median(deep[2.0]),
+        fmt="{:.0f}",
+        label="median pieces at depth 16, s = 2",
+    )
     book.record("expressivity/reset_max_pieces", int(reset.count.max()), fmt="{:d}", label="most pieces after reset")
-    book.record("expressivity/random_max_pieces", int(random_mid.count.max()), fmt="{:d}",
-                label="most pieces with random middle layers")
+    book.record(
+        "expressivity/random_max_pieces",
+        int(random_mid.count.max()),
+        fmt="{:d}",
+        label="most pieces with random middle layers",
+    )
     book.claim(
         "expressivity/small_noise_keeps_doubling",
         "with noise up to s = 0.03 the number of wide pieces still grows by at least 2^0.95 per layer",
-        value=min(by_level["wide"][s] for s in (0.01, 0.03)), at_least=0.95, fmt="{:.2f}",
+        value=min(by_level["wide"][s] for s in (0.01, 0.03)),
+        at_least=0.95,
+        fmt="{:.2f}",
     )
     book.claim(
         "expressivity/noise_adds_slivers",
         "at s = 0.01 and depth 16 every seed has at least 1.5 times the exact network's 2^16 pieces",
-        value=deep[0.01].min() / 2**16, at_least=1.5, fmt="{:.2f}",
+        value=deep[0.01].min() / 2**16,
+        at_least=1.5,
+        fmt="{:.2f}",
     )
     book.claim(
         "expressivity/slivers_add_no_length",
         "counting only wide pieces, those networks have between 0.9 and 1.1 times the exact network's pieces",
-        value=deep_wide[0.01].mean() / 2**16, between=(0.9, 1.1), fmt="{:.2f}",
+        value=deep_wide[0.01].mean() / 2**16,
+        between=(0.9, 1.1),
+        fmt="{:.2f}",
     )
     book.claim(
         "expressivity/breakdown_level",
         "the growth exponent of the wide pieces first falls below 1/2 at a noise level between 0.3 and 1.5 "
         "(a sixth of the weights' size or more)",
-        value=breakdown, between=(0.3, 1.5), fmt="{:g}",
+        value=breakdown,
+        between=(0.3, 1.5),
+        fmt="{:g}",
     )
     book.claim(
         "expressivity/reset_collapses",
         "after the standard re-initialisation every network of depth 10 to 16 has at most 10 pieces (2^10 to 2^16 "
         "for the exact one)",
-        value=int(reset.count[:, 10:].max()), at_most=10, fmt="{:d}",
+        value=int(reset.count[:, 10:].max()),
+        at_most=10,
+        fmt="{:d}",
     )
     book.claim(
         "expressivity/random_collapses",
         "with random middle layers, and after the standard re-initialisation, at least 9 in 10 networks of depth 16 "
         "compute a constant",
-        value=min((random_mid.count[:, -1] == 1).mean(), (reset.count[:, -1] == 1).mean()), at_least=0.9,
+        value=min((random_mid.count[:, -1] == 1).mean(), (reset.count[:, -1] == 1).mean()),
+        at_least=0.9,
         fmt="{:.0%}",
     )
     book.check(
@@ -196,7 +232,8 @@ with book.numbers():
         "no network has more wide pieces than pieces, and the exact one has only wide pieces",
         value=max(float((p.wide / p.count).max()) for p in (*noisy.values(), random_mid, reset, exact))
         + float(np.abs(exact.wide - exact.count).max()),
-        between=(1.0, 1.0), fmt="{:.3f}",
+        between=(1.0, 1.0),
+        fmt="{:.3f}",
     )
 
 # %%

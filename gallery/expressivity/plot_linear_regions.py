@@ -112,7 +112,7 @@ book.save_table("expressivity/one_layer_bound", rows)
 SEEDS = range(5)
 train_sets = [data.spirals(200, 5, noise=0.3, rng=s) for s in SEEDS]
 config = TrainConfig(lr=1e-3, epochs=50, batch_size=128, optimiser="adam")
-fits = {d: depthwidth.fit_seeds(train_sets, train_sets, d, 16, config, near_radius=0.1) for d in (1, 3)}
+fits = {d: depthwidth.fit_seeds(train_sets, train_sets, d, 16, config, near_radius=0.1, initial=True) for d in (1, 3)}
 X, y = train_sets[0]
 fig, axes = plotting.new_figure(1, 4, width=12.5, height=3.6, sharey=True)
 for col, depth in enumerate((1, 3)):
@@ -121,8 +121,13 @@ for col, depth in enumerate((1, 3)):
         seen = regions.regions_on_grid(depthwidth.fold_batchnorm(model), -1.5, 1.5, 300)
         ax = axes[2 * col + k]
         ax.imshow(
-            regions.region_boundaries(seen.labels), origin="lower", extent=(-1.5, 1.5, -1.5, 1.5), cmap="Greys",
-            vmin=0, vmax=1.5, interpolation="nearest",
+            regions.region_boundaries(seen.labels),
+            origin="lower",
+            extent=(-1.5, 1.5, -1.5, 1.5),
+            cmap="Greys",
+            vmin=0,
+            vmax=1.5,
+            interpolation="nearest",
         )
         ax.scatter(X[:, 0], X[:, 1], c=y, cmap="tab10", vmin=0, vmax=9, s=3, alpha=0.8)
         layers = "1 layer" if depth == 1 else f"{depth} layers"
@@ -138,72 +143,123 @@ grows = {d: fits[d].num_regions / fits[d].initial_regions for d in (1, 3)}
 finer = depthwidth.paired_difference(fits[3].near_far, fits[3].initial_near_far)
 with book.numbers():
     book.record("expressivity/random_net_pieces", f.num_pieces, fmt="{:d}", label="pieces, depth 8, width 16, He")
-    book.record("expressivity/random_net_min_width", np.diff(f.breakpoints).min(), fmt="{:.1e}",
-                label="its narrowest piece (fraction of the segment)")
+    book.record(
+        "expressivity/random_net_min_width",
+        np.diff(f.breakpoints).min(),
+        fmt="{:.1e}",
+        label="its narrowest piece (fraction of the segment)",
+    )
     for n in (101, 10_001, 1_000_001):
-        book.record(f"expressivity/random_net_grid_{n}", grid_counts[grid_sizes.index(n)], fmt="{:d}",
-                    label=f"pieces a grid of {n:,} points finds")
+        book.record(
+            f"expressivity/random_net_grid_{n}",
+            grid_counts[grid_sizes.index(n)],
+            fmt="{:d}",
+            label=f"pieces a grid of {n:,} points finds",
+        )
     book.record("expressivity/he_pieces_depth16", he[-1], fmt="{:.0f}", label="mean pieces, He, depth 16")
     book.record("expressivity/torch_pieces_depth8", default[7], fmt="{:.0f}", label="mean pieces, default, depth 8")
     book.record("expressivity/torch_pieces_depth16", default[-1], fmt="{:.0f}", label="mean pieces, default, depth 16")
-    book.record("expressivity/sawtooth_overtakes_depth", next(L for L in range(1, 64) if 2**L > he[-1]), fmt="{:d}",
-                label="depth from which the sawtooth has more pieces")
+    book.record(
+        "expressivity/sawtooth_overtakes_depth",
+        next(L for L in range(1, 64) if 2**L > he[-1]),
+        fmt="{:d}",
+        label="depth from which the sawtooth has more pieces",
+    )
     for d in (1, 3):
-        book.record(f"expressivity/regions_depth{d}_init", fits[d].initial_regions.mean(), fmt="{:.0f}",
-                    label=f"mean regions at initialisation, {d} layer(s)")
-        book.record(f"expressivity/regions_depth{d}_trained", fits[d].num_regions.mean(), fmt="{:.0f}",
-                    label=f"mean regions after training, {d} layer(s)")
-        book.record(f"expressivity/regions_depth{d}_train_acc", fits[d].train_accuracy.mean(), fmt="{:.0%}",
-                    label=f"mean training accuracy, {d} layer(s)")
-        book.record(f"expressivity/max_regions_depth{d}", expressivity.max_regions(2, [16] * d), fmt="{:,}",
-                    label=f"Serra et al.'s bound, {d} layer(s) of 16")
+        book.record(
+            f"expressivity/regions_depth{d}_init",
+            fits[d].initial_regions.mean(),
+            fmt="{:.0f}",
+            label=f"mean regions at initialisation, {d} layer(s)",
+        )
+        book.record(
+            f"expressivity/regions_depth{d}_trained",
+            fits[d].num_regions.mean(),
+            fmt="{:.0f}",
+            label=f"mean regions after training, {d} layer(s)",
+        )
+        book.record(
+            f"expressivity/regions_depth{d}_train_acc",
+            fits[d].train_accuracy.mean(),
+            fmt="{:.0%}",
+            label=f"mean training accuracy, {d} layer(s)",
+        )
+        book.record(
+            f"expressivity/max_regions_depth{d}",
+            expressivity.max_regions(2, [16] * d),
+            fmt="{:,}",
+            label=f"Serra et al.'s bound, {d} layer(s) of 16",
+        )
         for stage, ratio in (("init", fits[d].initial_near_far), ("trained", fits[d].near_far)):
-            book.record(f"expressivity/near_far_depth{d}_{stage}", ratio.mean(), fmt="{:.1f}",
-                        label=f"boundary density near / far from the data, {d} layer(s), {stage}")
-    book.record("expressivity/he_pieces_per_unit", np.mean(he / units), fmt="{:.2f}",
-                label="mean pieces per hidden unit, He, depths 1 to 16")
+            book.record(
+                f"expressivity/near_far_depth{d}_{stage}",
+                ratio.mean(),
+                fmt="{:.1f}",
+                label=f"boundary density near / far from the data, {d} layer(s), {stage}",
+            )
+    book.record(
+        "expressivity/he_pieces_per_unit",
+        np.mean(he / units),
+        fmt="{:.2f}",
+        label="mean pieces per hidden unit, He, depths 1 to 16",
+    )
     book.claim(
         "expressivity/he_pieces_track_units",
         "with He's initialisation the mean number of pieces per hidden unit, averaged over depths 1 to 16, "
         "is between 0.8 and 1.2",
-        value=np.mean(he / units), between=(0.8, 1.2), fmt="{:.2f}",
+        value=np.mean(he / units),
+        between=(0.8, 1.2),
+        fmt="{:.2f}",
     )
     book.claim(
         "expressivity/he_pieces_keep_growing",
         "with He's initialisation, doubling the depth from 8 to 16 layers multiplies the pieces by at least 1.6",
-        value=he[-1] / he[7], at_least=1.6, fmt="{:.2f}",
+        value=he[-1] / he[7],
+        at_least=1.6,
+        fmt="{:.2f}",
     )
     book.claim(
         "expressivity/torch_init_saturates",
         "with PyTorch's default initialisation, doubling the depth from 8 to 16 layers adds less than 20% pieces",
-        value=default[-1] / default[7] - 1, at_most=0.2, fmt="{:.0%}",
+        value=default[-1] / default[7] - 1,
+        at_most=0.2,
+        fmt="{:.0%}",
     )
     book.claim(
         "expressivity/training_adds_regions",
         "training multiplies the regions seen in the square by at least 2, for one and three layers, in every seed",
-        value=min(grows[1].min(), grows[3].min()), at_least=2, fmt="{:.1f}",
+        value=min(grows[1].min(), grows[3].min()),
+        at_least=2,
+        fmt="{:.1f}",
     )
     book.claim(
         "expressivity/regions_dense_near_data",
         "region boundaries are at least 1.5 times as dense near the training points as away from them, before and "
         "after training, in every seed, for one and three layers",
-        value=min(r.min() for d in (1, 3) for r in (fits[d].near_far, fits[d].initial_near_far)), at_least=1.5,
+        value=min(r.min() for d in (1, 3) for r in (fits[d].near_far, fits[d].initial_near_far)),
+        at_least=1.5,
         fmt="{:.1f}",
     )
     book.claim(
         "expressivity/training_refines_near_data",
         "training raises that ratio for three layers in every seed, by at least 0.2",
-        value=finer.low, at_least=0.2, fmt="{:.2f}",
+        value=finer.low,
+        at_least=0.2,
+        fmt="{:.2f}",
     )
     book.check(
         "expressivity/grid_never_overcounts",
         "no grid estimate exceeds the exact count, and the finest one equals it",
-        value=max(grid_counts) - f.num_pieces + abs(grid_counts[-1] - f.num_pieces), at_most=0, fmt="{:d}",
+        value=max(grid_counts) - f.num_pieces + abs(grid_counts[-1] - f.num_pieces),
+        at_most=0,
+        fmt="{:d}",
     )
     book.check(
         "expressivity/bound_2_16",
         "for n0 = 2 inputs and n1 = 16 units the one-layer bound is 1 + 16 + 120 = 137",
-        value=expressivity.max_regions_one_layer(2, 16), between=(137, 137), fmt="{:d}",
+        value=expressivity.max_regions_one_layer(2, 16),
+        between=(137, 137),
+        fmt="{:d}",
     )
     book.check(
         "expressivity/regions_below_bound",
@@ -212,7 +268,8 @@ with book.numbers():
             max(fits[d].num_regions.max(), fits[d].initial_regions.max()) / expressivity.max_regions(2, [16] * d)
             for d in (1, 3)
         ),
-        at_most=1.0, fmt="{:.2g}",
+        at_most=1.0,
+        fmt="{:.2g}",
     )
 
 # %%
