@@ -53,6 +53,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 nnbook_chapters = {
     "double_descent": "chapters/01-double-descent",
     "gradients": "chapters/02-gradients",
+    "sgd": "chapters/03-sgd",
     "expressivity": "chapters/04-expressivity",
     "data_movement": "chapters/08-data-movement",
 }
