@@ -63,6 +63,24 @@ def weight_std(scheme: str, fan_in: int, fan_out: int, scale: float | None = Non
     return math.sqrt(2.0 / (fan_in if scheme == "he" else fan_in + fan_out))
 
 
+def signal_gain(scheme: str, fan_in: int, fan_out: int, scale: float | None = None) -> float:
+    """Predicted factor on the root mean square of the signal through one layer ``relu(W h)`` drawn by ``scheme``.
+
+    ``E (W h)_i^2 = fan_in s^2 E h_j^2`` for i.i.d. zero-mean weights of
+    standard deviation ``s`` (:func:`weight_std`), and a ReLU keeps half of a
+    symmetric pre-activation's second moment: the factor is
+    ``sqrt(fan_in s^2 / 2)``, 1 exactly for ``"he"``.
+
+    Examples
+    --------
+    >>> signal_gain("he", 20, 20), round(signal_gain("xavier", 20, 20) ** 2, 12)
+    (1.0, 0.5)
+    >>> round(signal_gain("uniform", 20, 20, scale=3.0), 4)  # sqrt(20 * 3 / 2)
+    5.4772
+    """
+    return math.sqrt(v.check_int(fan_in, "fan_in", min_value=1) * weight_std(scheme, fan_in, fan_out, scale) ** 2 / 2)
+
+
 def initialise(model: nn.Module, scheme: str, *, scale: float | None = None, seed: int | None = None) -> nn.Module:
     """Re-draw every ``nn.Linear`` / ``nn.Conv*`` weight by ``scheme`` and set every bias to zero, in place.
 
@@ -294,31 +312,6 @@ def geometric_rate(norms: np.ndarray) -> float:
         raise ValueError("norms must be positive to fit a geometric rate, got zeros or negatives")
     slope = np.polyfit(np.arange(norms.size, dtype=float), np.log(norms), 1)[0]
     return float(np.exp(slope))
-
-
-def block_jacobian_singular_values(block: nn.Module, h: np.ndarray) -> np.ndarray:
-    """Singular values of the Jacobian ``d block(h) / d h`` at each row of ``h``.
-
-    Parameters
-    ----------
-    block : torch.nn.Module
-        Maps ``(n, w)`` to ``(n, w)`` row by row (no batch statistics).
-    h : ndarray, shape (n, w)
-
-    Returns
-    -------
-    ndarray, shape (n, w)
-        Descending in each row.
-
-    Examples
-    --------
-    >>> block_jacobian_singular_values(nn.Linear(2, 2, bias=False).requires_grad_(False).eval(), np.ones((1, 2))).shape
-    (1, 2)
-    """
-    block = v.check_module(block, "block")
-    h = torch.as_tensor(v.check_array(h, "h", ndim=2, max_elements=MAX_POINTS), dtype=_dtype(block))
-    jac = torch.func.vmap(torch.func.jacrev(lambda row: block(row[None])[0]))(h)
-    return torch.linalg.svdvals(jac.double()).numpy()
 
 
 def _dtype(model: nn.Module) -> torch.dtype:

@@ -125,7 +125,8 @@ def linearisation_spectrum(model: nn.Module, x: np.ndarray, *, num_features: int
         As for :func:`per_example_jacobian`.
     x : ndarray, shape (n,) or (n, d)
     num_features : int
-        ``k``: leading features and directions kept (capped at ``min(n, m)``).
+        ``k``: leading features and directions kept (capped at ``min(n, m)``);
+        0 computes the singular values only.
 
     Returns
     -------
@@ -138,15 +139,18 @@ def linearisation_spectrum(model: nn.Module, x: np.ndarray, *, num_features: int
     >>> s.singular_values.round(6).tolist(), s.rank(), round(s.energy(1), 6)
     ([2.618034, 0.381966], 2, 0.979157)
     """
-    k = v.check_int(num_features, "num_features", min_value=1, max_value=MAX_FEATURES)
+    k = v.check_int(num_features, "num_features", min_value=0, max_value=MAX_FEATURES)
     jac = per_example_jacobian(model, x)
+    inputs = np.asarray(x, dtype=float).reshape(len(jac), -1)
+    if k == 0:  # singular values only: LAPACK skips the singular vectors, about twice as fast
+        s = np.linalg.svd(jac, compute_uv=False)
+        return Spectrum(s, np.zeros((len(jac), 0)), np.zeros((jac.shape[1], 0)), inputs, jac.shape[1])
     u, s, vt = np.linalg.svd(jac, full_matrices=False)
     k = min(k, s.size)
     u, vt = u[:, :k], vt[:k]
     flip = np.sign(u[np.abs(u).argmax(axis=0), np.arange(k)])
     flip[flip == 0] = 1.0
     u, vt = u * flip, vt * flip[:, None]
-    inputs = np.asarray(x, dtype=float).reshape(len(jac), -1)
     return Spectrum(s, u * s[:k], vt.T.copy(), inputs, jac.shape[1])
 
 
@@ -208,3 +212,117 @@ def critical_learning_rate(spectrum: Spectrum, momentum: float = 0.0) -> float:
     if s1 == 0:
         return float("inf")
     return (1.0 + beta) * len(spectrum.x) / s1**2
+
+
+def layer_inputs(model: nn.Sequential, x: np.ndarray) -> list[np.ndarray]:
+    """What each module of a ``Sequential`` receives on inputs ``x`` (evaluation mode, no gradients).
+
+    Returns
+    -------
+    list of ndarray
+        ``len(model) + 1`` arrays: entry ``i`` is the input of ``model[i]``,
+        the last one the model's output.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Linear(1, 1), nn.ReLU())
+    >>> with torch.no_grad():
+    ...     _ = net[0].weight.fill_(-1.0), net[0].bias.zero_()
+    >>> [h[:, 0].tolist() for h in layer_inputs(net, np.array([[2.0], [-3.0]]))]
+    [[2.0, -3.0], [-2.0, 3.0], [0.0, 3.0]]
+    """
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"model must be a torch.nn.Sequential, got {type(model).__name__}")
+    model = copy.deepcopy(v.check_module(model)).eval()
+    h = _inputs(x, next(model.parameters()).dtype)
+    out = [h.double().numpy()]
+    with torch.no_grad():
+        for module in model:
+            h = module(h)
+            out.append(h.double().numpy())
+    return out
+
+
+def block_jacobian_singular_values(block: nn.Module, h: np.ndarray) -> np.ndarray:
+    """Singular values of the input-output Jacobian ``d block(h) / d h`` at each row of ``h``.
+
+    Parameters
+    ----------
+    block : torch.nn.Module
+        Maps ``(n, w)`` to ``(n, w)`` row by row (no batch statistics), e.g. a
+        residual block or ``Sequential(Linear, ReLU)``.
+    h : ndarray, shape (n, w)
+
+    Returns
+    -------
+    ndarray, shape (n, w)
+        Descending in each row.
+
+    Examples
+    --------
+    >>> from nnbook.sines import ResidualBlock
+    >>> block = ResidualBlock(3)
+    >>> with torch.no_grad():
+    ...     _ = block.linear.weight.zero_()
+    >>> block_jacobian_singular_values(block, np.ones((2, 3))).tolist()  # h + b: the Jacobian is I
+    [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    """
+    block = copy.deepcopy(v.check_module(block, "block")).eval()
+    h = torch.as_tensor(v.check_array(h, "h", ndim=2), dtype=next(block.parameters()).dtype)
+    v.check_work(h.shape[0] * h.shape[1] ** 2, "h", MAX_JACOBIAN_ELEMENTS, "Jacobian entries (rows x width^2)")
+    jac = vmap(torch.func.jacrev(lambda row: block(row[None])[0]))(h)
+    return torch.linalg.svdvals(jac.detach().double()).numpy()
+
+
+def draw_spectrum(
+    axes: object,
+    spectrum: Spectrum,
+    *,
+    x_grid: np.ndarray | None = None,
+    features_grid: np.ndarray | None = None,
+    num_values: int = 20,
+    num_features: int = 10,
+) -> None:
+    """Draw a spectrum on three axes (made with :func:`nnbook.plotting.new_figure`), without importing matplotlib.
+
+    Left: the top ``num_values`` singular values (log scale). Middle: the top
+    ``num_features`` principal features against ``x`` (at the spectrum's own
+    inputs, or as lines on ``x_grid`` when ``features_grid = J(x_grid) V`` from
+    :func:`feature_functions` is given). Right: feature 2 against feature 1,
+    coloured by ``x``. Only for scalar inputs.
+
+    Parameters
+    ----------
+    axes : sequence of three matplotlib Axes
+    spectrum : Spectrum
+    x_grid : ndarray, shape (g,), optional
+    features_grid : ndarray, shape (g, k), optional
+    num_values, num_features : int
+    """
+    if not isinstance(spectrum, Spectrum):
+        raise TypeError(f"spectrum must be a Spectrum, got {type(spectrum).__name__}")
+    if spectrum.x.shape[1] != 1:
+        raise ValueError(f"draw_spectrum needs scalar inputs, got inputs of shape {spectrum.x.shape}")
+    ax_values, ax_features, ax_pair = axes
+    s = spectrum.singular_values[: v.check_int(num_values, "num_values", min_value=1)]
+    ax_values.bar(np.arange(1, s.size + 1), s, color="C0")
+    ax_values.set(yscale="log", xlabel="index k", ylabel=r"singular value $\sigma_k$")
+    k = min(v.check_int(num_features, "num_features", min_value=1), spectrum.features.shape[1])
+    if (x_grid is None) != (features_grid is None):
+        raise ValueError("give both x_grid and features_grid, or neither")
+    if x_grid is None:
+        x, order = spectrum.x[:, 0], np.argsort(spectrum.x[:, 0])
+        for i in range(k):
+            ax_features.plot(x[order], spectrum.features[order, i], lw=1.0 if i >= 2 else 2.0, label=f"{i + 1}")
+    else:
+        x_grid = v.check_array(x_grid, "x_grid", ndim=1)
+        features_grid = v.check_array(features_grid, "features_grid", shape=(x_grid.size, None))
+        for i in range(min(k, features_grid.shape[1])):
+            ax_features.plot(x_grid, features_grid[:, i], lw=1.0 if i >= 2 else 2.0, label=f"{i + 1}")
+    ax_features.set(xlabel="x", ylabel="principal feature")
+    ax_features.legend(title="feature", ncols=2, fontsize=7, title_fontsize=7)
+    if spectrum.features.shape[1] >= 2:
+        points = ax_pair.scatter(spectrum.features[:, 0], spectrum.features[:, 1], c=spectrum.x[:, 0], s=3)
+        ax_pair.figure.colorbar(points, ax=ax_pair, label="x")
+    ax_pair.set(xlabel="feature 1", ylabel="feature 2")

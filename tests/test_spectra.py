@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from nnbook import spectra
-from nnbook.sines import mlp
+from nnbook.sines import ResidualBlock, mlp
 
 
 def loop_jacobian(model: nn.Module, x: np.ndarray) -> np.ndarray:
@@ -41,7 +41,10 @@ def test_jacobian_is_a_directional_derivative():
     """J v equals the finite-difference change of the outputs along v (float64, central differences)."""
     net = mlp(3, width=8, residual=True, seed=2).double()
     x = np.random.default_rng(1).uniform(-1, 1, 20)
-    direction = [torch.randn(p.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(i)) for i, p in enumerate(net.parameters())]
+    direction = [
+        torch.randn(p.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(i))
+        for i, p in enumerate(net.parameters())
+    ]
     flat = torch.cat([d.reshape(-1) for d in direction]).numpy()
     eps = 1e-6
 
@@ -130,6 +133,14 @@ def test_critical_learning_rate_separates_stable_from_divergent_gradient_descent
     assert distance_after(0.95 * lr_crit) < 1e-6 and distance_after(1.05 * lr_crit) > 1e6
 
 
+def test_values_only_spectrum_has_the_same_singular_values():
+    net = mlp(2, seed=6)
+    x = np.linspace(-1, 1, 80)
+    full, values = spectra.linearisation_spectrum(net, x), spectra.linearisation_spectrum(net, x, num_features=0)
+    np.testing.assert_allclose(values.singular_values, full.singular_values, rtol=1e-10, atol=1e-12)
+    assert values.features.shape == (80, 0) and values.directions.shape == (full.num_parameters, 0)
+
+
 def test_same_seed_same_spectrum():
     x = np.linspace(-1, 1, 100)
     a = spectra.linearisation_spectrum(mlp(4, seed=9), x)
@@ -153,7 +164,7 @@ def test_bad_inputs_raise_named_errors():
     with pytest.raises(ValueError, match="Jacobian entries"):
         spectra.per_example_jacobian(nn.Sequential(nn.Linear(1, 4096), nn.Linear(4096, 1)), np.zeros(6000))
     with pytest.raises(ValueError, match="num_features"):
-        spectra.linearisation_spectrum(net, np.ones(3), num_features=0)
+        spectra.linearisation_spectrum(net, np.ones(3), num_features=-1)
     with pytest.raises(TypeError, match="spectrum"):
         spectra.feature_functions(net, "s", np.ones(3))
     with pytest.raises(TypeError, match="spectrum"):
@@ -163,3 +174,30 @@ def test_bad_inputs_raise_named_errors():
         spectra.critical_learning_rate(s, momentum=1.0)
     with pytest.raises(ValueError, match="rtol"):
         s.rank(-1.0)
+
+
+def test_residual_block_jacobian_is_identity_plus_scaled_weight_times_active_mask():
+    block = ResidualBlock(6, scale=0.5).double()
+    h = np.random.default_rng(3).standard_normal((4, 6))
+    sv = spectra.block_jacobian_singular_values(block, h)
+    W = block.linear.weight.detach().numpy()
+    for row, s in zip(h, sv, strict=True):
+        expected = np.eye(6) + 0.5 * W @ np.diag((row > 0).astype(float))
+        np.testing.assert_allclose(s, np.linalg.svd(expected, compute_uv=False), rtol=1e-12)
+
+
+def test_plain_layer_jacobian_is_active_mask_times_weight_and_layer_inputs_chain():
+    net = mlp(3, width=6, seed=1).double()
+    x = np.linspace(-1, 1, 9)[:, None]
+    hs = spectra.layer_inputs(net, x)
+    assert len(hs) == len(net) + 1
+    with torch.no_grad():
+        np.testing.assert_allclose(hs[-1], net(torch.from_numpy(x)).numpy(), rtol=1e-12)
+    layer = nn.Sequential(net[2], net[3])  # Linear(6, 6), ReLU: Jacobian D W
+    sv = spectra.block_jacobian_singular_values(layer, hs[2])
+    W = net[2].weight.detach().numpy()
+    for h, s in zip(hs[2], sv, strict=True):
+        active = (W @ h + net[2].bias.detach().numpy() > 0).astype(float)
+        np.testing.assert_allclose(s, np.linalg.svd(active[:, None] * W, compute_uv=False), rtol=1e-10, atol=1e-14)
+    with pytest.raises(TypeError, match="Sequential"):
+        spectra.layer_inputs(nn.Linear(1, 1), x)
