@@ -260,23 +260,25 @@ def gradient_norm_hook(x: np.ndarray, y: np.ndarray) -> Callable[[nn.Module, int
     """A :func:`nnbook.training.train` hook recording :func:`weight_gradient_norms` after every epoch.
 
     The hook returns ``{"grad_norm/<i>": norm}`` for weight matrix ``i`` (forward
-    order, zero-padded to three digits), so ``History.measurements`` holds one
-    array of length ``epochs + 1`` per layer; :func:`stack_gradient_norms`
-    collects them into a matrix.
+    order, zero-padded to three digits) and ``"train_mode_loss"``, the loss the
+    gradient is of (batch normalisation with the batch statistics of ``x``,
+    unlike ``History.train_loss``, which evaluates with running statistics).
+    ``History.measurements`` then holds arrays of length ``epochs + 1``;
+    :func:`stack_gradient_norms` collects the layers into a matrix.
 
     Examples
     --------
     >>> hook = gradient_norm_hook(np.array([[1.0], [3.0]]), np.array([0.0, 0.0]))
     >>> sorted(hook(nn.Sequential(nn.Linear(1, 2), nn.Linear(2, 1)), 0))
-    ['grad_norm/000', 'grad_norm/001']
+    ['grad_norm/000', 'grad_norm/001', 'train_mode_loss']
     """
     x = v.check_array(x, "x", ndim=2, max_elements=MAX_POINTS)
     y = v.check_array(y, "y", ndim=1)
     v.check_same_length(x=x, y=y)
 
     def hook(model: nn.Module, epoch: int) -> dict[str, float]:
-        norms = weight_gradient_norms(model, x, y).norms
-        return {f"grad_norm/{i:03d}": float(n) for i, n in enumerate(norms)}
+        grads = weight_gradient_norms(model, x, y)
+        return {**{f"grad_norm/{i:03d}": float(n) for i, n in enumerate(grads.norms)}, "train_mode_loss": grads.loss}
 
     return hook
 

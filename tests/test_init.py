@@ -156,10 +156,13 @@ def test_hook_and_stack():
     x, y = np.linspace(-1, 1, 30)[:, None], np.linspace(0, 1, 30)
     net = mlp(4, seed=2)
     out = init.gradient_norm_hook(x, y)(net, 0)
-    assert list(out) == [f"grad_norm/{i:03d}" for i in range(5)]
-    np.testing.assert_array_equal(list(out.values()), init.weight_gradient_norms(net, x, y).norms)
-    stacked = init.stack_gradient_norms({**{k: np.array([v, 2 * v]) for k, v in out.items()}, "other": np.ones(2)})
-    np.testing.assert_array_equal(stacked, np.array([list(out.values()), [2 * v for v in out.values()]]))
+    assert list(out) == [f"grad_norm/{i:03d}" for i in range(5)] + ["train_mode_loss"]
+    grads = init.weight_gradient_norms(net, x, y)
+    norms = [out[f"grad_norm/{i:03d}"] for i in range(5)]
+    np.testing.assert_array_equal(norms, grads.norms)
+    assert out["train_mode_loss"] == grads.loss
+    stacked = init.stack_gradient_norms({k: np.array([v, 2 * v]) for k, v in out.items()})
+    np.testing.assert_array_equal(stacked, np.array([norms, [2 * v for v in norms]]))
 
 
 def test_activation_stats_against_a_manual_forward_pass():
