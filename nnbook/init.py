@@ -78,7 +78,7 @@ def signal_gain(scheme: str, fan_in: int, fan_out: int, scale: float | None = No
     >>> round(signal_gain("uniform", 20, 20, scale=3.0), 4)  # sqrt(20 * 3 / 2)
     5.4772
     """
-    return math.sqrt(v.check_int(fan_in, "fan_in", min_value=1) * weight_std(scheme, fan_in, fan_out, scale) ** 2 / 2)
+    return math.sqrt(v.check_int(fan_in, "fan_in", min_value=1) / 2) * weight_std(scheme, fan_in, fan_out, scale)
 
 
 def initialise(model: nn.Module, scheme: str, *, scale: float | None = None, seed: int | None = None) -> nn.Module:
@@ -137,6 +137,8 @@ def initialise(model: nn.Module, scheme: str, *, scale: float | None = None, see
             else:
                 draw.normal_(0.0, weight_std(scheme, *_fans(w)), generator=generator)
             w.copy_(draw)
+            if not bool(torch.isfinite(w).all()):
+                raise ValueError(f"scale={scale!r} draws weights that overflow {w.dtype}")
             if layer.bias is not None:
                 layer.bias.zero_()
     return model

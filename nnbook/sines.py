@@ -66,7 +66,7 @@ def f_true(x: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
     >>> f_true(np.array([0.5]), np.array([7.0, 1.0, 2.0])).round(12).tolist()
     [1.0]
     """
-    x = v.check_array(x, "x", ndim=1, min_rows=0, max_elements=MAX_POINTS)
+    x = v.check_array(x, "x", ndim=1, max_elements=MAX_POINTS)
     c = v.check_array(coefficients, "coefficients", ndim=1)
     return np.sin(math.pi * np.outer(x, np.arange(c.size))) @ c
 
@@ -139,7 +139,7 @@ def sine_task(
     lo, hi = float(bounds[0]), float(bounds[1])
     if not -1.0 <= lo < hi <= 1.0:
         raise ValueError(f"train_range must satisfy -1 <= lo < hi <= 1, got ({lo}, {hi})")
-    coefficients = sine_coefficients(coefficient_seed)
+    coefficients = sine_coefficients(v.check_seed(coefficient_seed, "coefficient_seed"))
     rng = np.random.default_rng(v.check_seed(seed))
     x_train = rng.uniform(lo, hi, n_train)
     y_train = f_true(x_train, coefficients) + noise * rng.standard_normal(n_train)
@@ -156,8 +156,8 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, width: int, scale: float = 1.0) -> None:
         super().__init__()
-        self.linear = nn.Linear(width, width)
-        self.scale = scale
+        self.linear = nn.Linear(v.check_int(width, "width", min_value=1, max_value=MAX_WIDTH), width)
+        self.scale = v.check_real(scale, "scale")
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return h + self.scale * self.linear(torch.relu(h))
@@ -238,7 +238,7 @@ def range_errors(task: SineTask, y_pred: np.ndarray) -> tuple[float, float]:
     Parameters
     ----------
     task : SineTask
-    y_pred : ndarray, shape (n_test,) or (n_test, 1)
+    y_pred : ndarray, shape (n_test,)
         Predictions on ``task.x_test``.
 
     Returns
@@ -252,7 +252,9 @@ def range_errors(task: SineTask, y_pred: np.ndarray) -> tuple[float, float]:
     >>> range_errors(task, task.y_test + np.array([0, 0, 0, 1, 3]))
     (0.0, 5.0)
     """
-    y_pred = v.check_array(y_pred, "y_pred", ndim=(1, 2)).reshape(-1)
+    if not isinstance(task, SineTask):
+        raise TypeError(f"task must be a SineTask, got {type(task).__name__}")
+    y_pred = v.check_array(y_pred, "y_pred", ndim=1)
     v.check_same_length(y_pred=y_pred, y_test=task.y_test)
     inside = task.in_range(task.x_test)
     sq = (y_pred - task.y_test) ** 2

@@ -12,6 +12,19 @@ from torch import nn
 from nnbook import init
 from nnbook.sines import mlp
 
+# Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
+_X, _Y = np.linspace(-1, 1, 12)[:, None], np.sin(3 * np.linspace(-1, 1, 12))
+VALID_CALLS = {
+    "weight_std": lambda: {"scheme": "uniform", "fan_in": 20, "fan_out": 10, "scale": 0.5},
+    "signal_gain": lambda: {"scheme": "uniform", "fan_in": 20, "fan_out": 10, "scale": 0.5},
+    "initialise": lambda: {"model": mlp(2, width=4), "scheme": "uniform", "scale": 0.1, "seed": 3},
+    "activation_stats": lambda: {"model": mlp(2, width=4), "x": _X},
+    "weight_gradient_norms": lambda: {"model": mlp(2, width=4), "x": _X, "y": _Y},
+    "gradient_norm_hook": lambda: {"x": _X, "y": _Y},
+    "stack_gradient_norms": lambda: {"measurements": {"grad_norm/000": np.ones(3)}},
+    "geometric_rate": lambda: {"norms": np.array([4.0, 2.0, 1.0])},
+}
+
 
 @pytest.mark.parametrize(
     ("scheme", "scale", "variance"),

@@ -5,10 +5,39 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from matplotlib.figure import Figure
 from torch import nn
 
 from nnbook import spectra
 from nnbook.sines import ResidualBlock, mlp
+
+# Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
+_XS = np.linspace(-1, 1, 9)
+VALID_CALLS = {
+    "per_example_jacobian": lambda: {"model": mlp(2, width=4), "x": _XS[:, None]},
+    "linearisation_spectrum": lambda: {"model": mlp(2, width=4), "x": _XS[:, None], "num_features": 3},
+    "feature_functions": lambda: {
+        "model": mlp(2, width=4),
+        "spectrum": spectra.linearisation_spectrum(mlp(2, width=4), _XS),
+        "x": _XS[:4, None],
+    },
+    "critical_learning_rate": lambda: {
+        "spectrum": spectra.linearisation_spectrum(mlp(1, width=3), _XS),
+        "momentum": 0.9,
+    },
+    "layer_inputs": lambda: {"model": mlp(2, width=4), "x": _XS[:, None]},
+    "block_jacobian_singular_values": lambda: {"block": ResidualBlock(4), "h": np.ones((3, 4))},
+    "draw_spectrum": lambda: {
+        "axes": Figure().subplots(1, 3),  # outside pyplot: many calls open no windows
+        "spectrum": spectra.linearisation_spectrum(mlp(2, width=4), _XS),
+        "x_grid": _XS,
+        "features_grid": spectra.feature_functions(
+            mlp(2, width=4), spectra.linearisation_spectrum(mlp(2, width=4), _XS), _XS
+        ),
+        "num_values": 5,
+        "num_features": 3,
+    },
+}
 
 
 def loop_jacobian(model: nn.Module, x: np.ndarray) -> np.ndarray:
