@@ -189,6 +189,14 @@ with book.numbers():
         between=(0.3, 0.5),
         fmt="{:.3f}",
     )
+    book.record(
+        "initialisation/plain_factor_10_layers",
+        float(np.median(at_init["plain"][:, DEPTH - 10] / at_init["plain"][:, DEPTH])),
+        fmt="{:.0e}",
+    )
+    book.record("initialisation/float32_eps", float(np.finfo(np.float32).eps), fmt="{:.2g}")
+    book.record("initialisation/float32_tiny", float(np.finfo(np.float32).smallest_subnormal), fmt="{:.2g}")
+    book.record("initialisation/float32_normal", float(np.finfo(np.float32).smallest_normal), fmt="{:.2g}")
     book.record("initialisation/depth_plain_first_layer", float(np.median(at_init["plain"][:, 0])), fmt="{:.0e}")
     book.record("initialisation/depth_plain_last_layer", float(np.median(at_init["plain"][:, -1])), fmt="{:.0e}")
     book.claim(

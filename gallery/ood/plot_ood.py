@@ -139,6 +139,7 @@ ratio = errors["[-1, 0.4]"][:, 1] / errors["[-1, 0.4]"][:, 0]
 density_ratio = {name: density[name][:, 1] / density[name][:, 0] for name in TASKS}
 with book.numbers():
     book.record("ood/n_test_inside", int(inside.sum()), fmt="{:d}")
+    book.record("ood/grid_share_outside", 100 * float(np.mean(~inside)), fmt="{:.0f}")
     book.record("ood/mse_in_ood", float(errors["[-1, 0.4]"][:, 0].mean()), fmt="{:.3f}")
     book.record("ood/mse_out_ood", float(errors["[-1, 0.4]"][:, 1].mean()), fmt="{:.2f}")
     book.record("ood/mse_in_full", float(errors["[-1, 1]"][:, 0].mean()), fmt="{:.3f}")
