@@ -61,10 +61,10 @@ ax.legend()
 # whether every entry is exactly zero. Besides PyTorch's default we include the
 # small initialisation :math:`U(\pm 0.03)` with zero biases
 # (:func:`nnbook.init.initialise`), under which the forward signal itself
-# shrinks by about 20 per layer. We also mark where a float32 computation of
-# the norm reads zero: squares of entries below about
-# :math:`4 \times 10^{-23}` underflow, so the norm vanishes while the
-# gradient does not.
+# shrinks by the factor :math:`\sqrt{n_\text{in} s^2 / 2}` per layer. We also
+# mark where a float32 computation of the norm reads zero: squares of entries
+# below the square root of the smallest subnormal underflow, so the norm
+# vanishes while the gradient does not.
 depths = np.arange(2, DEPTH + 1, 2)
 
 
@@ -191,7 +191,13 @@ with book.numbers():
     )
     book.record(
         "initialisation/plain_factor_10_layers",
-        float(np.median(at_init["plain"][:, DEPTH - 10] / at_init["plain"][:, DEPTH])),
+        float(np.median(at_init["plain"][:, DEPTH - 11] / at_init["plain"][:, DEPTH - 1])),
+        fmt="{:.0e}",
+    )
+    book.record("initialisation/small_shrink", 1 / init.signal_gain("uniform", 20, 20, 0.03), fmt="{:.0f}")
+    book.record(
+        "initialisation/float32_square_underflow",
+        float(np.sqrt(np.finfo(np.float32).smallest_subnormal)),
         fmt="{:.0e}",
     )
     book.record("initialisation/float32_eps", float(np.finfo(np.float32).eps), fmt="{:.2g}")
@@ -365,10 +371,10 @@ with book.numbers():
 # Takeaways
 # ---------
 # - In a plain ReLU network each layer multiplies the backward signal by a
-#   Jacobian :math:`DW` whose singular values are about 0.41 at PyTorch's
-#   default initialisation: the gradient vanishes geometrically with depth.
-#   In float32 it becomes exactly zero only when it falls below
-#   :math:`10^{-45}`; a norm computed in float32 reads zero much earlier.
+#   Jacobian :math:`DW` whose singular values are about :math:`\sqrt{1/6}`
+#   at PyTorch's default initialisation: the gradient vanishes geometrically
+#   with depth. In float32 it becomes exactly zero only below the smallest
+#   subnormal number; a norm computed in float32 reads zero much earlier.
 # - A residual block's Jacobian is the identity plus a small perturbation: the
 #   gradient passes through 59 blocks nearly unchanged, although no single
 #   block bounds it from below.

@@ -48,9 +48,10 @@ out_shape = tuple(probe(torch.zeros(10, 1)).shape)
 # -----------------------------
 # With zero biases, a layer ``relu(W h)`` with i.i.d. weights of standard
 # deviation :math:`s` multiplies the root mean square of its input by
-# :math:`\sqrt{n_\text{in} s^2 / 2}` (:func:`nnbook.init.signal_gain`): 0.055
-# for :math:`U(\pm 0.03)`, 5.5 for :math:`U(\pm 3)`, 1 for He, 0.71 for
-# Xavier. Figure 1 measures it on the training inputs, five seeds per scheme.
+# :math:`\sqrt{n_\text{in} s^2 / 2}` (:func:`nnbook.init.signal_gain`): far
+# below 1 for :math:`U(\pm 0.03)`, far above for :math:`U(\pm 3)`, exactly 1
+# for He and :math:`\sqrt{1/2}` for Xavier. Figure 1 measures it on the
+# training inputs, five seeds per scheme.
 stats = {label: [init.activation_stats(network(label, s), X) for s in SEEDS] for label in SCHEMES}
 
 fig, ax = plotting.new_figure(height=3.4)
