@@ -55,6 +55,8 @@ nnbook_chapters = {
     "gradients": "chapters/02-gradients",
     "sgd": "chapters/03-sgd",
     "expressivity": "chapters/04-expressivity",
+    "initialisation": "chapters/05-initialisation",
+    "ood": "chapters/06-ood",
     "data_movement": "chapters/08-data-movement",
 }
 # NNBOOK_CHAPTERS=a,b builds only those chapters (their pages and examples): for authors working on one chapter.
