@@ -53,6 +53,7 @@ nnbook_chapters = {
     "gradients": "chapters/02-gradients",
     "expressivity": "chapters/04-expressivity",
     "data_movement": "chapters/08-data-movement",
+    "transfer": "chapters/09-transfer",
 }
 # NNBOOK_CHAPTERS=a,b builds only those chapters (their pages and examples): for authors working on one chapter.
 _all_chapters = dict(nnbook_chapters)
