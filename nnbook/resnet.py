@@ -83,6 +83,12 @@ class _GreyImage(nn.Module):
         self.side = side
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if tuple(x.shape[1:]) not in ((self.side * self.side,), (1, self.side, self.side)):
+            side = self.side
+            # a RuntimeError, as for any input of the wrong shape in torch (the training loop names the argument)
+            raise RuntimeError(
+                f"expected inputs of shape (n, {side * side}) or (n, 1, {side}, {side}), got {tuple(x.shape)}"
+            )
         return x.reshape(x.shape[0], 1, self.side, self.side)
 
 

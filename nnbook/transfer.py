@@ -300,13 +300,13 @@ class Runs:
     """One entry per trained and scored model: its method, learning rate, seed and label budget, and its scores."""
 
     method: np.ndarray  # (k,) str, one of METHODS
-    lr: np.ndarray  # (k,) float, NaN for the scikit-learn methods
+    lr: np.ndarray  # (k,) float, 0 for the scikit-learn methods (they have no learning rate)
     seed: np.ndarray  # (k,) int64: the label subset, the initialisation of new weights and the batch order
     n_train: np.ndarray  # (k,) int64 labelled training examples
     train_accuracy: np.ndarray  # (k,) on the labelled subset, after training
     val_accuracy: np.ndarray  # (k,) on the validation set
     test_accuracy: np.ndarray  # (k,) on the held-out test set
-    feature_change: np.ndarray  # (k,) ||change of the feature weights|| / ||their start||; 0 if frozen, NaN: none
+    feature_change: np.ndarray  # (k,) ||change of the network's features|| / ||their start||; 0 if frozen or none
     diverged: np.ndarray  # (k,) bool: the training loss became non-finite and training stopped
     predictions: np.ndarray  # (k, n_test) int64 predicted test labels
 
@@ -490,11 +490,9 @@ def compare(
                         clf, inputs, held, change = LogisticRegression(max_iter=1000), F_train, F_held, 0.0
                     else:
                         clf = HistGradientBoostingClassifier(random_state=seed)
-                        inputs, held, change = task.pixels_train[idx], pixels_held, np.nan
+                        inputs, held, change = task.pixels_train[idx], pixels_held, 0.0
                     clf.fit(inputs, y.numpy())
-                    rows.append(
-                        (method, np.nan, seed, n, clf.score(inputs, y.numpy()), clf.predict(held), change, False)
-                    )
+                    rows.append((method, 0.0, seed, n, clf.score(inputs, y.numpy()), clf.predict(held), change, False))
                 for lr in lr_table.get(method, ()):
                     config = _config(lr, n, steps, batch_size, lr_schedule, seed)
                     if method == "probe":  # the frozen features are fixed: train the head on them
@@ -541,7 +539,7 @@ class Score:
     """Test accuracy of one method and learning rate at one label budget, over seeds."""
 
     method: str
-    lr: float  # NaN for the scikit-learn methods
+    lr: float  # 0 for the scikit-learn methods
     n_train: int
     mean: float  # mean test accuracy over the seeds
     std: float  # their standard deviation (ddof=1; 0 for one seed)
@@ -552,11 +550,11 @@ class Score:
     @property
     def label(self) -> str:
         """``"finetune, lr=0.001"`` or just the method for the scikit-learn ones."""
-        return self.method if np.isnan(self.lr) else f"{self.method}, lr={self.lr:g}"
+        return self.method if self.lr == 0 else f"{self.method}, lr={self.lr:g}"
 
     def row(self) -> dict[str, object]:
         """A table row: method, learning rate and the accuracy statistics."""
-        lr = "default" if np.isnan(self.lr) else f"{self.lr:g}"
+        lr = "default" if self.lr == 0 else f"{self.lr:g}"
         return {"method": self.method, "lr": lr, "mean": self.mean, "std": self.std, "min": self.low, "max": self.high}
 
 
@@ -576,7 +574,7 @@ def ranking(runs: Runs, n_train: int) -> list[Score]:
         for lr in lrs:
             acc = runs.test_accuracy[runs.select(method, lr, n_train)]
             std = float(acc.std(ddof=1)) if len(acc) > 1 else 0.0
-            lr_value = np.nan if lr is None else float(lr)
+            lr_value = 0.0 if lr is None else float(lr)
             stats = float(acc.mean()), std, float(acc.min()), float(acc.max())
             scores.append(Score(method, lr_value, n_train, *stats, len(acc)))
     order = sorted(range(len(scores)), key=lambda i: -scores[i].mean)  # stable: ties keep their order

@@ -56,9 +56,9 @@ def synthetic_runs() -> transfer.Runs:
         ("probe", 0.1, 0, 0.90, 0.90),
         ("probe", 0.1, 1, 0.88, 0.86),
         ("probe", 0.01, 0, 0.85, 0.85),
-        ("probe", 0.01, 1, 0.95, 0.95),
-        ("boosting", math.nan, 0, 0.50, 0.50),
-        ("boosting", math.nan, 1, 0.40, 0.40),
+        ("probe", 0.01, 1, 0.91, 0.95),
+        ("boosting", 0.0, 0, 0.50, 0.50),
+        ("boosting", 0.0, 1, 0.40, 0.40),
     ]
     k = len(rows)
     return transfer.Runs(
@@ -266,7 +266,9 @@ def test_compare_shapes_order_and_invariants():
     np.testing.assert_array_equal(runs.test_accuracy, (runs.predictions == task().y_test).mean(axis=1))
     assert np.all(runs.feature_change[runs.method == "probe"] == 0)
     assert np.all(runs.feature_change[runs.method == "finetune"] > 0)
-    assert np.isnan(runs.lr[runs.method == "boosting"]).all()
+    assert np.all(runs.lr[runs.method == "boosting"] == 0) and np.all(
+        runs.feature_change[runs.method == "boosting"] == 0
+    )
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())  # the pretrained network is untouched
     assert runs.accuracy("probe", 0.1).shape == (2, 2)
 

@@ -160,7 +160,7 @@ ax.legend(fontsize=8)
 # digit and the predicted class.
 fig, axes = plotting.new_figure(2, 8, width=8.0, height=2.6)
 for row, score in zip(axes, (ranked[0], ranked[-1]), strict=True):
-    run = np.flatnonzero(table.select(score.method, None if np.isnan(score.lr) else score.lr) & (table.seed == 0))[0]
+    run = np.flatnonzero(table.select(score.method, score.lr or None) & (table.seed == 0))[0]
     for ax, i in zip(row, transfer.misclassified(table.predictions[run], task.y_test, 8), strict=False):
         ax.imshow(task.X_test[i].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
         predicted = "curvy" if table.predictions[run, i] else "angular"
@@ -194,7 +194,7 @@ for row, score in zip(axes, (ranked[0], ranked[-1]), strict=True):
 # then averaged.
 row = {int(n): i for i, n in enumerate(budgets)}
 small, large = row[min(BUDGETS)], row[max(BUDGETS)]
-mean_at = {(s.method, None if np.isnan(s.lr) else s.lr): s.mean for s in ranked}
+mean_at = {(s.method, s.lr or None): s.mean for s in ranked}
 rms = transfer.rms_weight(pretrained.features)
 trained = np.isin(table.method, ("scratch", "finetune"))
 adam_ratio = table.feature_change[trained] / (30 * table.lr[trained] / rms)
