@@ -197,7 +197,7 @@ def new_head(model: FeatureClassifier, num_classes: int, *, freeze_features: boo
 
     Parameters
     ----------
-    model : FeatureClassifier
+    model : nnbook.resnet.FeatureClassifier
         Not modified.
     num_classes : int
         Outputs of the new head (``>= 2``).
@@ -210,7 +210,7 @@ def new_head(model: FeatureClassifier, num_classes: int, *, freeze_features: boo
 
     Returns
     -------
-    FeatureClassifier
+    nnbook.resnet.FeatureClassifier
 
     Examples
     --------
@@ -238,7 +238,7 @@ def extract_features(model: FeatureClassifier, X: np.ndarray | torch.Tensor) -> 
 
     Parameters
     ----------
-    model : FeatureClassifier
+    model : nnbook.resnet.FeatureClassifier
     X : ndarray or tensor, shape (n, ...)
         Inputs of the model (finite).
 
@@ -426,7 +426,7 @@ def compare(
 
     Parameters
     ----------
-    pretrained : FeatureClassifier
+    pretrained : nnbook.resnet.FeatureClassifier
         The pretrained network; not modified.
     task : DigitsTask
     scratch : callable

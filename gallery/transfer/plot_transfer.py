@@ -53,12 +53,15 @@ task = transfer.digits_task(n_val=200, n_test=597, seed=0)
 zero_shot = training.evaluate(pretrained, task.X_test, task.digit_test)[1]
 print(f"the MNIST network names {zero_shot:.1%} of the target test digits correctly")
 
-fig, axes = plotting.new_figure(3, 8, width=8.0, height=3.3)
-for j in range(8):
-    axes[0, j].imshow(source.X_train[j].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
-    axes[1, j].imshow(task.pixels_test[j].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-    axes[2, j].imshow(task.X_test[j].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
-    axes[2, j].set_xlabel("curvy" if task.y_test[j] else "angular", fontsize=8)
+# One image of each digit: MNIST, scikit-learn's 8x8 original, upscaled.
+first_mnist = [int(np.flatnonzero(source.y_train == d)[0]) for d in range(10)]
+first_target = [int(np.flatnonzero(task.digit_test == d)[0]) for d in range(10)]
+fig, axes = plotting.new_figure(3, 10, width=9.0, height=3.2)
+for j, (a, b) in enumerate(zip(first_mnist, first_target, strict=True)):
+    axes[0, j].imshow(source.X_train[a].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+    axes[1, j].imshow(task.pixels_test[b].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
+    axes[2, j].imshow(task.X_test[b].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+    axes[2, j].set_xlabel("curvy" if task.y_test[b] else "angular", fontsize=8)
 for ax in axes.ravel():
     ax.set(xticks=[], yticks=[])
     ax.grid(False)
@@ -106,13 +109,13 @@ lrs = np.array(LRS)
 for method in transfer.TRAINED:
     acc = np.array([table.test_accuracy[table.select(method, lr)] for lr in LRS]).T
     plotting.band(ax_acc, lrs, acc, label=method, quantiles=(0.0, 1.0))
-for method, style in (("sklearn_probe", ":"), ("boosting", "--")):
-    ax_acc.axhline(table.test_accuracy[table.select(method)].mean(), ls=style, color="0.3", label=method)
+for method, style, color in (("sklearn_probe", ":", "C3"), ("boosting", "--", "C4")):
+    ax_acc.axhline(table.test_accuracy[table.select(method)].mean(), ls=style, color=color, label=method)
 ax_acc.set(xscale="log", xlabel="peak learning rate", ylabel="test accuracy", title=f"{N_TABLE} labels")
 ax_acc.legend(fontsize=8)
-for method in ("scratch", "finetune"):
+for method, color in (("scratch", "C0"), ("finetune", "C2")):
     moved = np.array([table.feature_change[table.select(method, lr)] for lr in LRS]).T
-    plotting.band(ax_move, lrs, moved, label=method, quantiles=(0.0, 1.0))
+    plotting.band(ax_move, lrs, moved, label=method, color=color, quantiles=(0.0, 1.0))
 ax_move.plot(lrs, 30 * lrs / transfer.rms_weight(pretrained.features), "k:", lw=1, label="30 lr / rms weight")
 ax_move.set(xscale="log", yscale="log", xlabel="peak learning rate", ylabel="relative change of the features")
 ax_move.legend(fontsize=8)
@@ -150,6 +153,8 @@ plotting.band(
     ax, budgets, control.accuracy("probe").T, label="probe on random features", color="0.5", quantiles=(0.0, 1.0)
 )
 ax.set(xscale="log", xlabel="labelled training images", ylabel="test accuracy", title="Accuracy against labels")
+ax.set_xticks(budgets, [str(n) for n in budgets])
+ax.minorticks_off()
 ax.legend(fontsize=8)
 
 # %%
@@ -159,8 +164,9 @@ ax.legend(fontsize=8)
 # (method, learning rate) at 300 labels, for seed 0; the title gives the true
 # digit and the predicted class.
 fig, axes = plotting.new_figure(2, 8, width=8.0, height=2.6)
+shown = {}  # the seed-0 run of the best and of the worst entry
 for row, score in zip(axes, (ranked[0], ranked[-1]), strict=True):
-    run = np.flatnonzero(table.select(score.method, score.lr or None) & (table.seed == 0))[0]
+    run = shown[score.label] = np.flatnonzero(table.select(score.method, score.lr or None) & (table.seed == 0))[0]
     for ax, i in zip(row, transfer.misclassified(table.predictions[run], task.y_test, 8), strict=False):
         ax.imshow(task.X_test[i].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
         predicted = "curvy" if table.predictions[run, i] else "angular"
@@ -184,8 +190,8 @@ for row, score in zip(axes, (ranked[0], ranked[-1]), strict=True):
 #     pretrained = resnet.from_torchvision(resnet18(weights=ResNet18_Weights.DEFAULT))
 #     scratch = lambda seed: resnet.from_torchvision(resnet18(num_classes=2))
 #
-# A ResNet-18 at 224x224 costs about 1,800 times the multiply-adds of the
-# network here per image, so on a CPU it is a job for minutes, not seconds.
+# A ResNet-18 is far larger than the network here and works on 224x224
+# images, so on a CPU this is a much longer job.
 
 # %%
 # The numbers, checked
@@ -216,7 +222,21 @@ with book.numbers():
     book.record("transfer/best_mean", ranked[0].mean, fmt="{:.3f}")
     book.record("transfer/second_mean", ranked[1].mean, fmt="{:.3f}")
     book.record("transfer/worst_mean", ranked[-1].mean, fmt="{:.3f}")
+    worst_predictions = table.predictions[shown[ranked[-1].label]]
+    book.record("transfer/worst_majority", np.bincount(worst_predictions).max() / len(worst_predictions), fmt="{:.0%}")
     book.record("transfer/rms_weight", rms, fmt="{:.3f}")
+    book.record(
+        "transfer/head_parameters",
+        resnet.parameter_count(transfer.new_head(pretrained, 2, freeze_features=True, seed=0).head),
+        fmt="{:d}",
+    )
+    book.check(
+        "transfer/no_divergence",
+        "no training run of the comparison diverged (a non-finite loss)",
+        value=int(table.diverged.sum() + both.diverged.sum()),
+        at_most=0,
+        fmt="{:d}",
+    )
     book.record("transfer/boosting_300", mean_at[("boosting", None)], fmt="{:.3f}")
     book.claim(
         "transfer/source_accuracy",
