@@ -58,6 +58,7 @@ nnbook_chapters = {
     "initialisation": "chapters/05-initialisation",
     "ood": "chapters/06-ood",
     "data_movement": "chapters/08-data-movement",
+    "transfer": "chapters/09-transfer",
 }
 # NNBOOK_CHAPTERS=a,b builds only those chapters (their pages and examples): for authors working on one chapter.
 _all_chapters = dict(nnbook_chapters)
