@@ -52,6 +52,7 @@ nnbook_chapters = {
     "double_descent": "chapters/01-double-descent",
     "gradients": "chapters/02-gradients",
     "expressivity": "chapters/04-expressivity",
+    "backprop": "chapters/07-backprop",
     "data_movement": "chapters/08-data-movement",
 }
 # NNBOOK_CHAPTERS=a,b builds only those chapters (their pages and examples): for authors working on one chapter.

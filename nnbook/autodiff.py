@@ -193,14 +193,45 @@ def topological_order(root: Value) -> list[Value]:
 
 
 def layout(root: Value) -> dict[Value, tuple[float, float]]:
-    """Drawing positions: column = longest path from a leaf, rows centred within each column."""
-    depth: dict[Value, int] = {}
-    for node in topological_order(root):
-        depth[node] = 1 + max((depth[p] for p in node.parents), default=-1)
-    columns: dict[int, list[Value]] = {}
-    for node, col in depth.items():
-        columns.setdefault(col, []).append(node)
-    return {n: (float(col), (len(ns) - 1) / 2 - row) for col, ns in columns.items() for row, n in enumerate(ns)}
+    """Drawing positions of a graph as a tree grown leftwards from the root.
+
+    A node sits one column left of the first node found to use it (the root in
+    the last column); leaves take successive rows in depth-first order, and
+    every other node the mean row of the operands it was found through.
+
+    Returns
+    -------
+    dict
+        ``node -> (column, -row)``, columns from 0.
+
+    Examples
+    --------
+    >>> x = Value(1.0)
+    >>> f = (x * 2.0).exp()
+    >>> [layout(f)[n] for n in (x, f)]
+    [(0.0, 0.0), (2.0, -0.5)]
+    """
+    col: dict[Value, int] = {root: 0}
+    owner: dict[Value, Value] = {}
+    row: dict[Value, float] = {}
+    next_row = 0.0
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            found = [row[p] for p in node.parents if owner.get(p) is node]
+            if found:
+                row[node] = sum(found) / len(found)
+            else:
+                row[node], next_row = next_row, next_row + 1.0
+            continue
+        stack.append((node, True))
+        for parent in reversed(node.parents):
+            if parent not in col:
+                col[parent], owner[parent] = col[node] - 1, node
+                stack.append((parent, False))
+    first = min(col.values())
+    return {n: (float(col[n] - first), 0.0 - row[n]) for n in col}
 
 
 class ScalarMLP:

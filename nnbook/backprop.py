@@ -258,10 +258,33 @@ def _nll(logp: np.ndarray, y: np.ndarray) -> float:
     return float(-logp[np.arange(y.size), y].mean())
 
 
-def saturated_fraction(model: MLP, X: np.ndarray, threshold: float = 0.01) -> np.ndarray:
-    """Per hidden layer, the fraction of (sample, unit) pairs whose local slope ``phi'(z)`` is below ``threshold``.
+def local_slopes(model: MLP, X: np.ndarray) -> list[np.ndarray]:
+    """The slope ``phi'(z_l)`` of every hidden unit on every input: the factor the backward pass multiplies by.
 
-    For the sigmoid ``phi' <= 1/4`` and falls below 0.01 once ``|z| > 4.6``;
+    Parameters
+    ----------
+    model : MLP
+    X : ndarray, shape (n, n_features)
+
+    Returns
+    -------
+    list of ndarray, shapes (n, n_l) for the hidden layers l = 1 .. L-1
+
+    Examples
+    --------
+    >>> [s.shape for s in local_slopes(MLP([4, 3, 2, 2], rng=0), np.zeros((5, 4)))]
+    [(5, 3), (5, 2)]
+    """
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be an MLP, got {type(model).__name__}")
+    X, _ = model._inputs(X)
+    return [_phi_prime(a, model.activation) for a in model._forward(X)[0][1:]]
+
+
+def saturated_fraction(model: MLP, X: np.ndarray, threshold: float = 0.01) -> np.ndarray:
+    """Per hidden layer, the fraction of (input, unit) pairs whose slope ``phi'(z)`` is below ``threshold``.
+
+    The sigmoid's slope is at most 1/4 and falls below 0.01 once ``|z| > 4.6``;
     such a unit passes almost no gradient back. For ReLU it counts zero
     activations.
 
@@ -278,16 +301,11 @@ def saturated_fraction(model: MLP, X: np.ndarray, threshold: float = 0.01) -> np
 
     Examples
     --------
-    >>> model = MLP([2, 3, 2], rng=0)
-    >>> saturated_fraction(model, np.array([[0.0, 0.0], [1e3, -1e3]]))
+    >>> saturated_fraction(MLP([2, 3, 2], rng=0), np.array([[0.0, 0.0], [1e3, -1e3]]))
     array([0.5])
     """
-    if not isinstance(model, MLP):
-        raise TypeError(f"model must be an MLP, got {type(model).__name__}")
     threshold = check_real(threshold, "threshold", min_value=0.0, max_value=1.0, min_inclusive=False)
-    X, _ = model._inputs(X)
-    acts = model._forward(X)[0][1:]
-    return np.array([float(np.mean(_phi_prime(a, model.activation) < threshold)) for a in acts])
+    return np.array([float(np.mean(s < threshold)) for s in local_slopes(model, X)])
 
 
 def finite_difference_check(

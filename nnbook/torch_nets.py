@@ -157,6 +157,43 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in check_module(model).parameters() if p.requires_grad)
 
 
+def validation_split(
+    X: np.ndarray, y: np.ndarray, size: int, seed: int = 0
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Hold out ``size`` training examples, stratified by label, for validation.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, ...)
+    y : ndarray, shape (n,)
+        Integer labels.
+    size : int
+        Examples held out (``1 <= size < n``).
+    seed : int
+        Seeds the draw.
+
+    Returns
+    -------
+    (X_fit, y_fit), (X_val, y_val)
+
+    Examples
+    --------
+    >>> X, y = np.arange(20.0)[:, None], np.repeat([0, 1], 10)
+    >>> (X_fit, y_fit), (X_val, y_val) = validation_split(X, y, 4)
+    >>> X_fit.shape, np.bincount(y_val).tolist()
+    ((16, 1), [2, 2])
+    """
+    from sklearn.model_selection import train_test_split
+
+    y = check_array(y, "y", ndim=1, dtype="integer")
+    X = np.asarray(X)
+    if X.ndim < 1 or X.shape[0] != y.shape[0]:
+        raise ValueError(f"X must have one row per label ({y.shape[0]}), got shape {X.shape}")
+    size = check_int(size, "size", min_value=1, max_value=y.shape[0] - 1)
+    X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=size, stratify=y, random_state=check_seed(seed))
+    return (X_fit, y_fit), (X_val, y_val)
+
+
 @dataclass(frozen=True)
 class EarlyStop:
     """What :func:`early_stopping` finds; epochs count from 0 (before training).
