@@ -55,15 +55,17 @@ class Value:
         The operation that produced the node (empty for a leaf).
     """
 
-    __slots__ = ("data", "grad", "parents", "local_grads", "op", "label")
+    __slots__ = ("data", "grad", "label", "local_grads", "op", "parents")
 
     def __init__(self, data: float, label: str = "") -> None:
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, got {type(label).__name__}")
         self.data = check_real(data, "data")
         self.grad = 0.0
         self.parents: tuple[Value, ...] = ()
         self.local_grads: tuple[float, ...] = ()
         self.op = ""
-        self.label = str(label)
+        self.label = label
 
     @classmethod
     def _node(cls, data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: str) -> Value:
@@ -86,7 +88,7 @@ class Value:
 
     def __pow__(self, k: float) -> Value:
         k = check_real(k, "k")  # a constant exponent: d x^k / dx = k x^(k-1)
-        if self.data == 0.0 and k < 1 or self.data < 0.0 and not k.is_integer():
+        if (self.data == 0.0 and k < 1) or (self.data < 0.0 and not k.is_integer()):
             raise ValueError(f"x**k needs x > 0 for k = {k:g}, got x = {self.data:g}")
         return Value._node(self.data**k, (self,), (k * self.data ** (k - 1),), f"^{k:g}")
 
@@ -164,7 +166,7 @@ def total(values: Iterable[Value | float]) -> Value:
     values = tuple(_lift(v) for v in values)
     if not values:
         raise ValueError("values must not be empty")
-    return Value._node(math.fsum(v.data for v in values), values, (1.0,) * len(values), "sum")
+    return Value._node(sum(v.data for v in values), values, (1.0,) * len(values), "sum")
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -322,7 +324,20 @@ def hinge_loss(model: ScalarMLP, X: np.ndarray, y: np.ndarray) -> tuple[Value, f
     X : ndarray, shape (n, sizes[0])
     y : ndarray, shape (n,)
         Labels in {-1, +1}.
+
+    Returns
+    -------
+    loss : Value
+        The root of the graph: call ``loss.backward()`` for the gradients.
+    accuracy : float
+        Fraction of points with ``sign f(x_i) = y_i``.
     """
+    if not isinstance(model, ScalarMLP) or model.sizes[-1] != 1:
+        raise TypeError(f"model must be a ScalarMLP with one output, got {model!r}")
+    X = check_array(X, "X", shape=(None, model.sizes[0]))
+    y = check_array(y, "y", shape=(X.shape[0],))
+    if not np.all(np.abs(y) == 1.0):
+        raise ValueError("y must hold labels in {-1, +1}")
     scores = [model(list(x))[0] for x in X]
     loss = total((1.0 - float(t) * s).relu() for s, t in zip(scores, y, strict=True)) * (1.0 / len(scores))
     accuracy = float(np.mean([(s.data > 0) == (t > 0) for s, t in zip(scores, y, strict=True)]))
@@ -381,6 +396,8 @@ def fit_scalar_mlp(
     losses, accuracies = [], []
     for step in range(steps + 1):
         loss, accuracy = hinge_loss(model, X, y)
+        if not math.isfinite(loss.data):
+            raise ValueError(f"the loss became {loss.data} at step {step}: lr = {lr:g} is too large")
         losses.append(loss.data)
         accuracies.append(accuracy)
         if step == steps:

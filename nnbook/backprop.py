@@ -33,6 +33,7 @@ True
 from __future__ import annotations
 
 import copy
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -122,15 +123,21 @@ class MLP:
         if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence) or len(sizes) < 2:
             raise ValueError(f"sizes must be a sequence of at least two layer widths, got {sizes!r}")
         sizes = tuple(check_int(s, "sizes", min_value=1) for s in sizes)
-        pairs = list(zip(sizes[:-1], sizes[1:], strict=False))
+        pairs = list(itertools.pairwise(sizes))
         check_work(sum((i + 1) * o for i, o in pairs), "sizes", MAX_PARAMETERS, "parameters")
         self.activation = check_choice(activation, "activation", ACTIVATIONS)
         self.init = check_choice(init, "init", INITS)
         self.bias = check_bool(bias, "bias")
         self.dtype = np.dtype(check_choice(dtype, "dtype", ("float64", "float32")))
         rng = check_rng(rng)
-        variance = {"max_fan": lambda i, o: 1.0 / max(i, o), "glorot": lambda i, o: 2.0 / (i + o), "he": lambda i, o: 2.0 / i}
-        self.weights = [rng.normal(0.0, np.sqrt(variance[self.init](i, o)), (i, o)).astype(self.dtype) for i, o in pairs]
+        variance = {
+            "max_fan": lambda i, o: 1.0 / max(i, o),
+            "glorot": lambda i, o: 2.0 / (i + o),
+            "he": lambda i, o: 2.0 / i,
+        }
+        self.weights = [
+            rng.normal(0.0, np.sqrt(variance[self.init](i, o)), (i, o)).astype(self.dtype) for i, o in pairs
+        ]
         self.biases = [np.zeros(o, dtype=self.dtype) for _, o in pairs]
 
     @property
@@ -216,11 +223,11 @@ class MLP:
         delta[np.arange(y.size), y] -= 1.0  # - onehot(y): the output shortcut
         delta /= y.size  # the mean over the batch
         dW, db = [], []
-        for l in range(len(self.weights) - 1, -1, -1):
-            dW.append(acts[l].T @ delta)  # (n_{l-1}, n_l)
+        for k in range(len(self.weights) - 1, -1, -1):  # layer l = k + 1: W_l is weights[k], a_{l-1} is acts[k]
+            dW.append(acts[k].T @ delta)  # (n_{l-1}, n) @ (n, n_l)
             db.append(delta.sum(axis=0))  # (n_l,)
-            if l > 0:
-                delta = (delta @ self.weights[l].T) * _phi_prime(acts[l], self.activation)  # (n, n_{l-1})
+            if k > 0:
+                delta = (delta @ self.weights[k].T) * _phi_prime(acts[k], self.activation)  # (n, n_{l-1})
         return dW[::-1], db[::-1]
 
     def gradients(self, X: np.ndarray, y: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -331,7 +338,7 @@ def finite_difference_check(
     n_entries : int
         Number of parameters checked (``1 ..`` :data:`MAX_CHECKED`; at most all of them).
     eps, rtol : float
-        Step (``> 0``) and the relative error below which the check passes.
+        Step (in ``(0, 0.1]``) and the relative error below which the check passes.
     rng : Generator, int or None
         Picks the entries.
 
@@ -350,7 +357,7 @@ def finite_difference_check(
         raise TypeError(f"model must be an MLP, got {type(model).__name__}")
     X, _ = model._inputs(X)
     y = model._labels(y, X.shape[0])
-    eps = check_real(eps, "eps", min_value=0.0, min_inclusive=False)
+    eps = check_real(eps, "eps", min_value=0.0, max_value=0.1, min_inclusive=False)
     rtol = check_real(rtol, "rtol", min_value=0.0, min_inclusive=False)
     model = model.copy()
     params = [*model.weights, *model.biases]
@@ -476,24 +483,28 @@ def train_sgd(
             measured[f"{key}_loss"].append(_cross_entropy(z, ye))
             measured[f"{key}_acc"].append(float(np.mean(z.argmax(axis=1) == ye)))
 
-    step_loss = []
+    step_loss: list[float] = []
     start = time.perf_counter()
-    evaluate(0)
-    for epoch in range(1, epochs + 1):
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        for first in range(0, n, batch):
-            idx = order[first : first + batch]
-            Xb, yb = (X, y) if batch == n and not shuffle else (X[idx], y[idx])
-            acts, z = model._forward(Xb)
-            logp = _log_softmax(z)
-            step_loss.append(_nll(logp, yb))
-            dW, db = model._backward(acts, logp, yb)
-            for W, b, gW, gb in zip(model.weights, model.biases, dW, db, strict=True):
-                W -= lr * gW
-                if model.bias:
-                    b -= lr * gb
-        if epoch % eval_every == 0 or epoch == epochs:
-            evaluate(epoch)
+    try:
+        with np.errstate(over="raise", invalid="raise"):  # a diverging run stops with an error, not with NaN
+            evaluate(0)
+            for epoch in range(1, epochs + 1):
+                order = rng.permutation(n) if shuffle else np.arange(n)
+                for first in range(0, n, batch):
+                    idx = order[first : first + batch]
+                    Xb, yb = (X, y) if batch == n and not shuffle else (X[idx], y[idx])
+                    acts, z = model._forward(Xb)
+                    logp = _log_softmax(z)
+                    step_loss.append(_nll(logp, yb))
+                    dW, db = model._backward(acts, logp, yb)
+                    for W, b, gW, gb in zip(model.weights, model.biases, dW, db, strict=True):
+                        W -= lr * gW
+                        if model.bias:
+                            b -= lr * gb
+                if epoch % eval_every == 0 or epoch == epochs:
+                    evaluate(epoch)
+    except FloatingPointError:
+        raise ValueError(f"training diverged at step {len(step_loss)}: lr = {lr:g} is too large") from None
     wall = time.perf_counter() - start
 
     def arr(key: str) -> np.ndarray | None:

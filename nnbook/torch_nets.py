@@ -19,6 +19,7 @@ torch.Size([2, 10])
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -107,7 +108,7 @@ def mlp(sizes: Sequence[int], activation: str = "relu", *, seed: int = 0) -> nn.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(check_seed(seed))
         layers: list[nn.Module] = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             layers += [nn.Linear(n_in, n_out), act()] if i < len(sizes) - 2 else [nn.Linear(n_in, n_out)]
     return nn.Sequential(*layers)
 
@@ -164,7 +165,8 @@ def validation_split(
 
     Parameters
     ----------
-    X : ndarray, shape (n, ...)
+    X : ndarray, shape (n, d)
+        Returned as float32, the dtype of torch's parameters.
     y : ndarray, shape (n,)
         Integer labels.
     size : int
@@ -180,17 +182,18 @@ def validation_split(
     --------
     >>> X, y = np.arange(20.0)[:, None], np.repeat([0, 1], 10)
     >>> (X_fit, y_fit), (X_val, y_val) = validation_split(X, y, 4)
-    >>> X_fit.shape, np.bincount(y_val).tolist()
-    ((16, 1), [2, 2])
+    >>> X_fit.shape, X_fit.dtype, np.bincount(y_val).tolist()
+    ((16, 1), dtype('float32'), [2, 2])
     """
     from sklearn.model_selection import train_test_split
 
-    y = check_array(y, "y", ndim=1, dtype="integer")
-    X = np.asarray(X)
-    if X.ndim < 1 or X.shape[0] != y.shape[0]:
+    y = check_array(y, "y", ndim=1, dtype="integer", min_rows=2)
+    X = check_array(X, "X", ndim=2, dtype="float32")
+    if X.shape[0] != y.shape[0]:
         raise ValueError(f"X must have one row per label ({y.shape[0]}), got shape {X.shape}")
     size = check_int(size, "size", min_value=1, max_value=y.shape[0] - 1)
-    X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=size, stratify=y, random_state=check_seed(seed))
+    state = int(np.random.default_rng(check_seed(seed)).integers(2**31))  # any seed, in scikit-learn's range
+    X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=size, stratify=y, random_state=state)
     return (X_fit, y_fit), (X_val, y_val)
 
 

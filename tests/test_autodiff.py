@@ -13,6 +13,20 @@ from hypothesis import strategies as st
 from nnbook import autodiff
 from nnbook.autodiff import Value
 
+_RNG = np.random.default_rng(0)
+_X2, _Y2 = _RNG.normal(size=(6, 2)), np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+
+# One valid call of each public callable, for the catalogue test of bad inputs (tests/test_bad_inputs.py).
+VALID_CALLS = {
+    "Value": lambda: {"data": 1.5, "label": "x"},
+    "total": lambda: {"values": [Value(1.0), 2.0]},
+    "topological_order": lambda: {"root": Value(2.0).exp()},
+    "layout": lambda: {"root": Value(2.0) * Value(3.0)},
+    "ScalarMLP": lambda: {"sizes": [2, 3, 1], "activation": "tanh", "rng": 0},
+    "hinge_loss": lambda: {"model": autodiff.ScalarMLP([2, 3, 1], rng=0), "X": _X2, "y": _Y2},
+    "fit_scalar_mlp": lambda: {"X": _X2, "y": _Y2, "sizes": [2, 3, 1], "steps": 3, "lr": 0.1, "rng": 0},
+}
+
 UNARY = ("exp", "log", "relu", "tanh", "sigmoid", "square", "cube", "reciprocal")
 BINARY = ("+", "*", "-", "/")
 
@@ -241,3 +255,16 @@ def test_bad_inputs_raise_named_errors():
         autodiff.fit_scalar_mlp(X, y, [2, 1], steps=1, lr=0.0)
     with pytest.raises(ValueError, match="steps"):
         autodiff.fit_scalar_mlp(X, y, [2, 1], steps=10**7, lr=0.1)
+
+
+def test_hinge_loss_and_a_diverging_fit():
+    net = autodiff.ScalarMLP([2, 1], rng=0)
+    X, y = np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([1.0, -1.0])
+    loss, accuracy = autodiff.hinge_loss(net, X, y)
+    scores = net.numpy_forward(X)[:, 0]
+    assert loss.data == pytest.approx(np.mean(np.maximum(0, 1 - y * scores)), rel=1e-14)
+    assert accuracy == np.mean(np.sign(scores) == y)
+    with pytest.raises(TypeError, match="label"):
+        Value(1.0, label=3)
+    with pytest.raises(ValueError, match="lr"):
+        autodiff.fit_scalar_mlp(X, y, [2, 3, 1], steps=5, lr=1e300, activation="relu", rng=0)

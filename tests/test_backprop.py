@@ -10,6 +10,17 @@ from nnbook import backprop
 from nnbook.backprop import MLP
 from nnbook.torch_nets import to_torch, torch_gradients
 
+_X5, _Y5 = np.random.default_rng(0).normal(size=(6, 5)), np.array([0, 1, 2, 0, 1, 2])
+
+# One valid call of each public callable, for the catalogue test of bad inputs (tests/test_bad_inputs.py).
+VALID_CALLS = {
+    "MLP": lambda: {"sizes": [5, 4, 3], "activation": "tanh", "rng": 0},
+    "local_slopes": lambda: {"model": MLP([5, 4, 3], rng=0), "X": _X5},
+    "saturated_fraction": lambda: {"model": MLP([5, 4, 3], rng=0), "X": _X5, "threshold": 0.01},
+    "finite_difference_check": lambda: {"model": MLP([5, 4, 3], rng=0), "X": _X5, "y": _Y5, "n_entries": 10, "rng": 0},
+    "train_sgd": lambda: {"model": MLP([5, 4, 3], rng=0), "X": _X5, "y": _Y5, "lr": 0.1, "epochs": 2, "batch_size": 2},
+}
+
 
 def problem(n=7, d=5, classes=3, seed=0):
     rng = np.random.default_rng(seed)
@@ -267,3 +278,16 @@ def test_bad_training_arguments_raise_named_errors():
         backprop.train_sgd(model, X, y, lr=0.1, epochs=1, test=(X[:, :2], y))
     with pytest.raises(ValueError, match="epochs"):
         backprop.train_sgd(model, X, y, lr=0.1, epochs=10**12)
+
+
+def test_a_diverging_run_raises_instead_of_returning_nan():
+    X, y = problem()
+    with pytest.raises(ValueError, match="lr = 1e\\+300 is too large"):
+        backprop.train_sgd(MLP([5, 4, 3], "relu", rng=0), X, y, lr=1e300, epochs=3, batch_size=2, rng=0)
+
+
+def test_local_slopes_are_the_activation_derivatives():
+    X, _ = problem()
+    model = MLP([5, 4, 3], "tanh", rng=0)
+    (slopes,) = backprop.local_slopes(model, X)
+    np.testing.assert_allclose(slopes, 1 - np.tanh(X @ model.weights[0]) ** 2, rtol=1e-13)

@@ -10,6 +10,23 @@ from torch import nn
 from nnbook import torch_nets
 from nnbook.backprop import MLP
 
+_X, _Y = np.random.default_rng(0).normal(size=(8, 5)), np.array([0, 1, 2, 0, 1, 2, 0, 1])
+
+# One valid call of each public callable, for the catalogue test of bad inputs (tests/test_bad_inputs.py).
+VALID_CALLS = {
+    "to_torch": lambda: {"model": MLP([5, 4, 3], rng=0)},
+    "torch_gradients": lambda: {"model": MLP([5, 4, 3], rng=0), "X": _X, "y": _Y},
+    "mlp": lambda: {"sizes": [5, 4, 3], "activation": "relu", "seed": 0},
+    "count_parameters": lambda: {"model": torch_nets.mlp([5, 4, 3], seed=0)},
+    "validation_split": lambda: {"X": _X, "y": _Y, "size": 3, "seed": 0},
+    "early_stopping": lambda: {
+        "val_loss": np.array([2.0, 1.0, 1.5, 1.6]),
+        "test_loss": np.array([2.0, 1.1, 1.4, 1.7]),
+        "test_accuracy": np.array([0.1, 0.8, 0.8, 0.7]),
+        "patience": 2,
+    },
+}
+
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_to_torch_computes_the_same_logits(dtype):
@@ -105,3 +122,16 @@ def test_bad_inputs_raise_named_errors():
         torch_nets.early_stopping(np.ones(4), np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="patience"):
         torch_nets.early_stopping(np.ones(4), np.ones(4), np.ones(4), patience=0)
+
+
+def test_validation_split_is_stratified_disjoint_and_seeded():
+    X = np.arange(40.0).reshape(20, 2)
+    y = np.repeat([0, 1, 2, 3], 5)
+    (X_fit, _), (X_val, y_val) = torch_nets.validation_split(X, y, size=8, seed=1)
+    assert X_fit.shape == (12, 2) and X_val.shape == (8, 2)
+    assert np.bincount(y_val).tolist() == [2, 2, 2, 2]
+    assert set(X_fit[:, 0]).isdisjoint(X_val[:, 0]) and len(set(X_fit[:, 0]) | set(X_val[:, 0])) == 20
+    again = torch_nets.validation_split(X, y, size=8, seed=1)[1][0]
+    np.testing.assert_array_equal(again, X_val)
+    with pytest.raises(ValueError, match="size"):
+        torch_nets.validation_split(X, y, size=20)

@@ -69,7 +69,7 @@ ax.axis("off")
 # local derivative of the sigmoid, :math:`\sigma(z)(1 - \sigma(z))`, and the
 # chain rule give the closed form
 # :math:`\partial \ell / \partial w_i = (\sigma(z) - 1)\, x_i` as a third answer.
-params = {name: torch.tensor(v.data, dtype=torch.float64, requires_grad=True) for name, v in zip("w1 w2 b".split(), (w1, w2, b), strict=True)}
+params = {v.label: torch.tensor(v.data, dtype=torch.float64, requires_grad=True) for v in (w1, w2, b)}
 t_loss = -torch.log(torch.sigmoid(params["w1"] * 2.0 + params["w2"] * -1.0 + params["b"]))
 t_loss.backward()
 ours = np.array([w1.grad, w2.grad, b.grad])

@@ -39,7 +39,8 @@ run = backprop.train_sgd(
     test=(split.X_test, split.y_test),
     eval_every=10,
 )
-print(f"{run.wall_time / ITERATIONS * 1e3:.0f} ms per iteration; loss {run.step_loss[0]:.3f} -> {run.step_loss[-1]:.3f}")
+print(f"{run.wall_time / ITERATIONS * 1e3:.0f} ms per iteration")
+print(f"training loss {run.step_loss[0]:.3f} -> {run.step_loss[-1]:.3f}")
 
 # %%
 # The loss of every iteration is the training loss of the whole set, so the

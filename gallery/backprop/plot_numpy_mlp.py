@@ -110,7 +110,8 @@ saturated = {
     scale: np.array([backprop.saturated_fraction(m, scale * X_test)[0] for m in models]) for scale in (1.0, 255.0)
 }
 slopes = {scale: backprop.local_slopes(model, scale * X_test[:200])[0].ravel() for scale in (1.0, 255.0)}
-raw = backprop.train_sgd(model, 255.0 * X, y, lr=0.0008, epochs=3, batch_size=1, shuffle=False, test=(255.0 * X_test, y_test))
+raw_test = (255.0 * X_test, y_test)
+raw = backprop.train_sgd(model, 255.0 * X, y, lr=0.0008, epochs=3, batch_size=1, shuffle=False, test=raw_test)
 saturated_after = backprop.saturated_fraction(raw.model, 255.0 * X_test)[0]
 print("fraction of first-layer slopes below 0.01:", {k: v.round(3) for k, v in saturated.items()})
 print(f"... after three epochs on raw pixels: {saturated_after:.3f}")

@@ -56,7 +56,8 @@ test_acc = np.array([h.test_accuracy for h in histories])
 # cross-entropy punishes.
 epochs = histories[0].epoch
 fig, (ax, ax2) = plotting.new_figure(1, 2, width=10.0, height=3.8)
-for key, label, color in (("train_loss", "training", "C0"), ("val_loss", "validation", "C2"), ("test_loss", "test", "C3")):
+LOSSES = {"train_loss": ("training", "C0"), "val_loss": ("validation", "C2"), "test_loss": ("test", "C3")}
+for key, (label, color) in LOSSES.items():
     plotting.band(ax, epochs, curves[key], label=label, color=color, quantiles=(0.0, 1.0))
 plotting.mark_vertical(ax, stops[0].turn_epoch, "test loss turns")
 ax.set(yscale="log", xlabel="epoch", ylabel="mean cross-entropy", title="784-256-128-64-10 ReLU, SGD lr 0.1")

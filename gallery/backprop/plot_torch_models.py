@@ -54,7 +54,13 @@ models = {name: {seed: build(seed) for seed in SEEDS} for name, build in builder
 histories = {name: [training.train(models[name][s], config[s], train, test=test) for s in SEEDS] for name in builders}
 numpy_runs = [
     backprop.train_sgd(
-        backprop.MLP([784, 32, 32, 10], rng=s), split.X_train, split.y_train, lr=1.0, epochs=EPOCHS, batch_size=32, rng=s
+        backprop.MLP([784, 32, 32, 10], rng=s),
+        split.X_train,
+        split.y_train,
+        lr=1.0,
+        epochs=EPOCHS,
+        batch_size=32,
+        rng=s,
     )
     for s in SEEDS
 ]
