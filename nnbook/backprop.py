@@ -1,4 +1,4 @@
-"""Backpropagation by hand: a fully connected classifier in numpy, and SGD to train it.
+"""Backpropagation by hand: a fully connected classifier in numpy, every gradient written out.
 
 A batch is a matrix whose rows are samples. Layer ``l`` maps the activations
 ``a_{l-1}`` (n, n_{l-1}) to ``z_l = a_{l-1} W_l + b_l`` (n, n_l) with ``W_l`` of
@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -54,7 +52,6 @@ from nnbook.gradients import GradientCheck, relative_error
 ACTIVATIONS = ("sigmoid", "relu", "tanh")
 INITS = ("max_fan", "glorot", "he")  # weight variance 1/max(n_in, n_out), 2/(n_in + n_out), 2/n_in
 MAX_PARAMETERS = 50_000_000  # the largest network MLP builds
-MAX_WORK = 10**13  # epochs * samples * parameters that one call of train_sgd may cost
 MAX_CHECKED = 100_000  # the most parameters finite_difference_check perturbs (two forward passes each)
 
 
@@ -97,7 +94,7 @@ class MLP:
         Weights drawn from N(0, s^2) with ``s^2 = 1/max(n_in, n_out)`` (the
         classic exercise), ``2/(n_in + n_out)`` (Glorot) or ``2/n_in`` (He).
     bias : bool
-        With ``False`` the biases stay at zero: :func:`train_sgd` never moves them.
+        With ``False`` the biases stay at zero: :meth:`train_step` never moves them.
     dtype : {"float64", "float32"}
         Of the parameters and of every computation (inputs are converted);
         float32 halves the memory traffic. The weights are drawn in float64
@@ -203,16 +200,26 @@ class MLP:
         X, _ = self._inputs(X)
         return self._forward(X)[1].argmax(axis=1)
 
-    def loss(self, X: np.ndarray, y: np.ndarray) -> float:
-        """Mean cross-entropy ``-(1/n) sum_i log p_{i, y_i}``, computed from log-softmax (finite for any logits)."""
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """Mean cross-entropy ``-(1/n) sum_i log p_{i, y_i}`` (from log-softmax: finite for any logits) and accuracy.
+
+        Examples
+        --------
+        >>> MLP([3, 2], rng=0).evaluate(np.zeros((2, 3)), np.array([0, 1]))
+        (0.6931471805599453, 0.5)
+        """
         X, _ = self._inputs(X)
         y = self._labels(y, X.shape[0])
-        return _cross_entropy(self._forward(X)[1], y)
+        z = self._forward(X)[1]
+        return _cross_entropy(z, y), float(np.mean(z.argmax(axis=1) == y))
+
+    def loss(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Mean cross-entropy of the batch (see :meth:`evaluate`)."""
+        return self.evaluate(X, y)[0]
 
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         """Fraction of rows whose most probable class is the label."""
-        X, _ = self._inputs(X)
-        return float(np.mean(self.predict(X) == self._labels(y, X.shape[0])))
+        return self.evaluate(X, y)[1]
 
     # --- backward ---------------------------------------------------------------------------------------------------
     def _backward(
@@ -255,6 +262,48 @@ class MLP:
         y = self._labels(y, X.shape[0])
         acts, z = self._forward(X)
         return self._backward(acts, _log_softmax(z), y)
+
+    def train_step(self, X: np.ndarray, y: np.ndarray, lr: float) -> float:
+        """One gradient-descent step on the batch, in place: ``W_l -= lr dW_l`` and (with biases) ``b_l -= lr db_l``.
+
+        Parameters
+        ----------
+        X, y
+            As in :meth:`gradients`.
+        lr : float
+            Learning rate (``> 0``).
+
+        Returns
+        -------
+        float
+            The batch's mean loss before the step.
+
+        Raises
+        ------
+        ValueError
+            If the step overflows (``lr`` too large for the weights and data); the model is then not to be used.
+
+        Examples
+        --------
+        >>> model, X, y = MLP([2, 2], rng=0), np.array([[1.0, 0.0]]), np.array([1])
+        >>> model.train_step(X, y, lr=1.0) > model.loss(X, y)
+        True
+        """
+        X, _ = self._inputs(X)
+        y = self._labels(y, X.shape[0])
+        lr = check_real(lr, "lr", min_value=0.0, min_inclusive=False)
+        try:
+            with np.errstate(over="raise", invalid="raise"):  # an overflow stops here, it does not spread as NaN
+                acts, z = self._forward(X)
+                logp = _log_softmax(z)
+                dW, db = self._backward(acts, logp, y)
+                for W, b, gW, gb in zip(self.weights, self.biases, dW, db, strict=True):
+                    W -= lr * gW
+                    if self.bias:
+                        b -= lr * gb
+        except FloatingPointError:
+            raise ValueError(f"the step overflows: lr = {lr:g} is too large for these weights and data") from None
+        return _nll(logp, y)
 
 
 def _cross_entropy(z: np.ndarray, y: np.ndarray) -> float:
@@ -378,145 +427,3 @@ def finite_difference_check(
         analytic[k], numerical[k] = grads[p].flat[i], (losses[0] - losses[1]) / (2 * eps)
     err = relative_error(analytic, numerical)
     return GradientCheck(analytic, numerical, float(np.abs(analytic - numerical).max()), err, err <= rtol)
-
-
-@dataclass(frozen=True)
-class Training:
-    """What :func:`train_sgd` returns.
-
-    ``step_loss`` (steps,) is each mini-batch's mean loss before its update.
-    ``epoch`` lists the epochs at which the model was evaluated (0 = before
-    training); ``train_*`` and ``test_*`` are measured there (``test_*`` None
-    without test data). ``wall_time`` is in seconds.
-    """
-
-    model: MLP
-    step_loss: np.ndarray
-    epoch: np.ndarray
-    train_loss: np.ndarray
-    train_accuracy: np.ndarray
-    test_loss: np.ndarray | None
-    test_accuracy: np.ndarray | None
-    wall_time: float
-
-
-def train_sgd(
-    model: MLP,
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    lr: float,
-    epochs: int,
-    batch_size: int | None = 1,
-    shuffle: bool = True,
-    rng: np.random.Generator | int | None = None,
-    test: tuple[np.ndarray, np.ndarray] | None = None,
-    eval_every: int = 1,
-) -> Training:
-    """Stochastic gradient descent on a copy of ``model``: ``W <- W - lr dW`` after every mini-batch.
-
-    ``batch_size=1, shuffle=False`` is the classic per-sample exercise (no
-    mini-batches, no randomness); ``batch_size=None`` is full-batch gradient
-    descent (one step per epoch).
-
-    Parameters
-    ----------
-    model : MLP
-        Not modified.
-    X : ndarray, shape (n, n_features)
-    y : ndarray, shape (n,)
-        Integer labels.
-    lr : float
-        Learning rate (``> 0``).
-    epochs : int
-        Passes over the data (``>= 0``); ``epochs * n * parameters`` is bounded by :data:`MAX_WORK`.
-    batch_size : int or None
-        Samples per step (``>= 1``; None = all).
-    shuffle : bool
-        Visit the samples in a fresh random order each epoch.
-    rng : Generator, int or None
-        Seeds the shuffling.
-    test : (X_test, y_test) or None
-        Evaluated with the training set.
-    eval_every : int
-        Evaluate at epoch 0, every ``eval_every`` epochs and after the last.
-
-    Returns
-    -------
-    Training
-
-    Examples
-    --------
-    >>> X, y = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1])
-    >>> run = train_sgd(MLP([2, 2], rng=0), X, y, lr=1.0, epochs=5, shuffle=False)
-    >>> run.step_loss.shape, run.train_accuracy.tolist()
-    ((10,), [0.5, 1.0, 1.0, 1.0, 1.0, 1.0])
-    """
-    if not isinstance(model, MLP):
-        raise TypeError(f"model must be an MLP, got {type(model).__name__}")
-    X, _ = model._inputs(X)
-    if X.ndim != 2 or X.shape[0] < 1:
-        raise ValueError(f"X must have shape (n, {model.sizes[0]}), got {X.shape}")
-    y = model._labels(y, X.shape[0])
-    lr = check_real(lr, "lr", min_value=0.0, min_inclusive=False)
-    epochs = check_int(epochs, "epochs", min_value=0)
-    n = X.shape[0]
-    batch = n if batch_size is None else min(check_int(batch_size, "batch_size", min_value=1), n)
-    shuffle = check_bool(shuffle, "shuffle")
-    rng = check_rng(rng)
-    eval_every = check_int(eval_every, "eval_every", min_value=1)
-    if test is not None:
-        if not isinstance(test, tuple) or len(test) != 2:
-            raise TypeError(f"test must be a pair (X_test, y_test), got {type(test).__name__}")
-        X_test, _ = model._inputs(test[0])
-        test = (X_test, model._labels(test[1], X_test.shape[0]))
-    check_work(epochs * n * model.num_parameters, "epochs * n * parameters", MAX_WORK, "multiply-adds")
-
-    model = model.copy()
-    X = np.ascontiguousarray(X)
-    measured: dict[str, list[float]] = {"epoch": [], "train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
-
-    def evaluate(epoch: int) -> None:
-        measured["epoch"].append(epoch)
-        for key, (Xe, ye) in (("train", (X, y)), ("test", test)) if test is not None else (("train", (X, y)),):
-            z = model._forward(Xe)[1]
-            measured[f"{key}_loss"].append(_cross_entropy(z, ye))
-            measured[f"{key}_acc"].append(float(np.mean(z.argmax(axis=1) == ye)))
-
-    step_loss: list[float] = []
-    start = time.perf_counter()
-    try:
-        with np.errstate(over="raise", invalid="raise"):  # a diverging run stops with an error, not with NaN
-            evaluate(0)
-            for epoch in range(1, epochs + 1):
-                order = rng.permutation(n) if shuffle else np.arange(n)
-                for first in range(0, n, batch):
-                    idx = order[first : first + batch]
-                    Xb, yb = (X, y) if batch == n and not shuffle else (X[idx], y[idx])
-                    acts, z = model._forward(Xb)
-                    logp = _log_softmax(z)
-                    step_loss.append(_nll(logp, yb))
-                    dW, db = model._backward(acts, logp, yb)
-                    for W, b, gW, gb in zip(model.weights, model.biases, dW, db, strict=True):
-                        W -= lr * gW
-                        if model.bias:
-                            b -= lr * gb
-                if epoch % eval_every == 0 or epoch == epochs:
-                    evaluate(epoch)
-    except FloatingPointError:
-        raise ValueError(f"training diverged at step {len(step_loss)}: lr = {lr:g} is too large") from None
-    wall = time.perf_counter() - start
-
-    def arr(key: str) -> np.ndarray | None:
-        return np.array(measured[key]) if measured[key] else None
-
-    return Training(
-        model,
-        np.array(step_loss),
-        np.array(measured["epoch"]),
-        arr("train_loss"),
-        arr("train_acc"),
-        arr("test_loss"),
-        arr("test_acc"),
-        wall,
-    )

@@ -81,7 +81,7 @@ def torch_gradients(model: MLP, X: np.ndarray, y: np.ndarray) -> tuple[list[np.n
 
 
 def mlp(sizes: Sequence[int], activation: str = "relu", *, seed: int = 0) -> nn.Sequential:
-    """A fully connected network ``sizes[0] -> ... -> sizes[-1]`` with PyTorch's default initialisation.
+    """A fully connected network from ``sizes[0]`` inputs to ``sizes[-1]`` outputs, PyTorch's default initialisation.
 
     Parameters
     ----------

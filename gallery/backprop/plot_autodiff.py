@@ -25,7 +25,7 @@ but this engine.
 import numpy as np
 import torch
 
-from nnbook import autodiff, book, data, plotting
+from nnbook import autodiff, book, data, plotting, scalar_mlp
 from nnbook.autodiff import Value
 
 x1, x2 = Value(2.0, label="x1"), Value(-1.0, label="x2")
@@ -82,19 +82,19 @@ print("engine  ", ours, "\ntorch   ", theirs, "\nby hand ", closed)
 # Training a network with the engine
 # ----------------------------------
 # A network is the same kind of graph, only larger: a 2 → 6 → 6 → 1 tanh
-# network (:class:`nnbook.autodiff.ScalarMLP`) and the mean
+# network (:class:`nnbook.scalar_mlp.ScalarMLP`) and the mean
 # hinge loss :math:`\frac1n\sum_i \max(0, 1 - y_i f(x_i))` over two interleaved
 # spiral arms of 30 points each, labels :math:`\pm 1`. Every step builds the
 # graph of the loss over all 60 points and calls ``backward()``; we take
 # 60 full-batch gradient steps with learning rate 0.5.
 X, labels = data.spirals(30, 2, noise=0.2, rng=0)
 X, y = 2.0 * X, np.where(labels == 1, 1.0, -1.0)
-fit = autodiff.fit_scalar_mlp(X, y, [2, 6, 6, 1], steps=60, lr=0.5, rng=0)
+fit = scalar_mlp.fit_scalar_mlp(X, y, [2, 6, 6, 1], steps=60, lr=0.5, rng=0)
 print(f"{fit.num_nodes:,} nodes per step; loss {fit.loss[0]:.3f} -> {fit.loss[-1]:.3f}")
 
 # %%
 # The trained network's decision regions (left) are evaluated with numpy on
-# a grid, from the same weights (:meth:`~nnbook.autodiff.ScalarMLP.numpy_forward`);
+# a grid, from the same weights (:meth:`~nnbook.scalar_mlp.ScalarMLP.numpy_forward`);
 # the loss and the training accuracy fall and rise together (right).
 grid = np.linspace(-2.2, 2.2, 121)
 G1, G2 = np.meshgrid(grid, grid)

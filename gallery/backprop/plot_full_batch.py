@@ -24,12 +24,12 @@ its loss for 200 iterations.
 # memory traffic.
 import numpy as np
 
-from nnbook import backprop, book, data, plotting
+from nnbook import backprop, backprop_training, book, data, plotting
 
 split = data.load_mnist()
 model = backprop.MLP([784, 100, 10], "sigmoid", rng=0, dtype="float32")
 ITERATIONS = 200
-run = backprop.train_sgd(
+run = backprop_training.train_sgd(
     model,
     split.X_train,
     split.y_train,

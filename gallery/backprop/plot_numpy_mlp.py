@@ -26,7 +26,7 @@ layer.
 # take 15 times longer.
 import numpy as np
 
-from nnbook import backprop, book, data, gradients, plotting, torch_nets
+from nnbook import backprop, backprop_training, book, data, gradients, plotting, torch_nets
 
 split = data.load_mnist()
 X, y, X_test, y_test = split.X_train, split.y_train, split.X_test, split.y_test
@@ -65,7 +65,7 @@ print(f"finite differences: relative error {fd.rel_error:.1e}; autograd: {torch_
 # -------------------
 # The classic exercise updates the weights after every image, visiting the
 # training set in order, for three epochs. We use learning rate 0.1.
-per_sample = backprop.train_sgd(model, X, y, lr=0.1, epochs=3, batch_size=1, shuffle=False, test=test)
+per_sample = backprop_training.train_sgd(model, X, y, lr=0.1, epochs=3, batch_size=1, shuffle=False, test=test)
 print("test accuracy per epoch:", per_sample.test_accuracy)
 
 # %%
@@ -76,7 +76,7 @@ print("test accuracy per epoch:", per_sample.test_accuracy)
 # rate to 1.0 and train for 10 epochs, in a fresh random order each epoch,
 # from the same five initialisations.
 batched = [
-    backprop.train_sgd(m, X, y, lr=1.0, epochs=10, batch_size=32, rng=seed, test=test)
+    backprop_training.train_sgd(m, X, y, lr=1.0, epochs=10, batch_size=32, rng=seed, test=test)
     for seed, m in zip(SEEDS, models, strict=True)
 ]
 batched_acc = np.array([run.test_accuracy for run in batched])
@@ -111,7 +111,7 @@ saturated = {
 }
 slopes = {scale: backprop.local_slopes(model, scale * X_test[:200])[0].ravel() for scale in (1.0, 255.0)}
 raw_test = (255.0 * X_test, y_test)
-raw = backprop.train_sgd(model, 255.0 * X, y, lr=0.0008, epochs=3, batch_size=1, shuffle=False, test=raw_test)
+raw = backprop_training.train_sgd(model, 255.0 * X, y, lr=0.0008, epochs=3, batch_size=1, shuffle=False, test=raw_test)
 saturated_after = backprop.saturated_fraction(raw.model, 255.0 * X_test)[0]
 print("fraction of first-layer slopes below 0.01:", {k: v.round(3) for k, v in saturated.items()})
 print(f"... after three epochs on raw pixels: {saturated_after:.3f}")

@@ -25,7 +25,7 @@ compare them with the numpy network, and look at the digits they get wrong.
 import numpy as np
 import torchinfo
 
-from nnbook import backprop, book, data, plotting, torch_nets, training
+from nnbook import backprop, backprop_training, book, data, plotting, torch_nets, training
 
 split = data.load_mnist()
 train, test = (split.X_train - 0.5, split.y_train), (split.X_test - 0.5, split.y_test)
@@ -53,7 +53,7 @@ config = {seed: training.TrainConfig(lr=0.05, momentum=0.9, batch_size=64, epoch
 models = {name: {seed: build(seed) for seed in SEEDS} for name, build in builders.items()}
 histories = {name: [training.train(models[name][s], config[s], train, test=test) for s in SEEDS] for name in builders}
 numpy_runs = [
-    backprop.train_sgd(
+    backprop_training.train_sgd(
         backprop.MLP([784, 32, 32, 10], rng=s),
         split.X_train,
         split.y_train,
