@@ -57,6 +57,7 @@ nnbook_chapters = {
     "expressivity": "chapters/04-expressivity",
     "initialisation": "chapters/05-initialisation",
     "ood": "chapters/06-ood",
+    "backprop": "chapters/07-backprop",
     "data_movement": "chapters/08-data-movement",
     "transfer": "chapters/09-transfer",
 }
