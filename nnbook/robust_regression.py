@@ -21,6 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnbook import _validation as v
+
+MAX_POINTS = 10**7  # line_with_outliers: points generated
+MAX_STEPS = 10**6  # l1_subgradient_descent: iterations (each costs two products with X)
+MAX_LP_ELEMENTS = 10**7  # l1_regression_lp: entries of X (the LP has n + d variables and 2n constraints)
+
 
 @dataclass(frozen=True)
 class LineData:
@@ -61,7 +67,7 @@ def line_with_outliers(
     Parameters
     ----------
     n : int
-        Number of points (``>= 2``).
+        Number of points, in ``[2, MAX_POINTS]``.
     outlier_fraction : float
         Fraction of targets (rounded down) moved up by about ``outlier_shift``, in [0, 1).
     noise : float
@@ -75,15 +81,11 @@ def line_with_outliers(
     -------
     LineData
     """
-    if not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an int >= 2, got {n!r}")
-    if not 0 <= outlier_fraction < 1:
-        raise ValueError(f"outlier_fraction must be in [0, 1), got {outlier_fraction!r}")
-    if not (np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be finite and >= 0, got {noise!r}")
-    if not (np.isfinite(outlier_shift) and outlier_shift >= 0):
-        raise ValueError(f"outlier_shift must be finite and >= 0, got {outlier_shift!r}")
-    rng = np.random.default_rng(rng)
+    n = v.check_int(n, "n", min_value=2, max_value=MAX_POINTS)
+    outlier_fraction = v.check_real(outlier_fraction, "outlier_fraction", min_value=0, max_value=1, max_inclusive=False)
+    noise = v.check_real(noise, "noise", min_value=0)
+    outlier_shift = v.check_real(outlier_shift, "outlier_shift", min_value=0)
+    rng = v.check_rng(rng)
     x = rng.uniform(0.0, 10.0, n)
     X = np.column_stack([np.ones(n), x])
     w_true = np.array([1.0, 0.5])
@@ -95,13 +97,39 @@ def line_with_outliers(
 
 
 def l1_loss(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
-    """Mean absolute deviation ``(1/n) sum_i |x_i^T w - y_i|``."""
+    """Mean absolute deviation ``(1/n) sum_i |x_i^T w - y_i|``.
+
+    Parameters
+    ----------
+    w : ndarray, shape (d,)
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> l1_loss(np.array([1.0]), np.ones((3, 1)), np.array([0.0, 1.0, 10.0]))
+    3.3333333333333335
+    """
     w, X, y = _check(w, X, y)
     return float(np.abs(X @ w - y).mean())
 
 
 def l1_subgradient(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """A subgradient ``(1/n) X^T sign(X w - y)`` of :func:`l1_loss` (``sign(0) = 0``: a valid choice).
+
+    Parameters
+    ----------
+    w : ndarray, shape (d,)
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (d,)
 
     Examples
     --------
@@ -113,7 +141,22 @@ def l1_subgradient(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def least_squares(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The closed-form minimiser of ``||X w - y||^2`` (via :func:`numpy.linalg.lstsq`), shape (d,)."""
+    """The closed-form minimiser of ``||X w - y||^2`` (via :func:`numpy.linalg.lstsq`).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (d,)
+
+    Examples
+    --------
+    >>> least_squares(np.ones((3, 1)), np.array([0.0, 1.0, 10.0]))  # the mean, pulled by the outlier
+    array([3.66666667])
+    """
     _, X, y = _check(None, X, y)
     return np.linalg.lstsq(X, y, rcond=None)[0]
 
@@ -128,6 +171,7 @@ def l1_regression_lp(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     X : ndarray, shape (n, d)
+        At most ``MAX_LP_ELEMENTS`` entries.
     y : ndarray, shape (n,)
 
     Returns
@@ -145,6 +189,7 @@ def l1_regression_lp(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     from scipy.sparse import hstack, identity, vstack
 
     _, X, y = _check(None, X, y)
+    v.check_work(X.size, "X", MAX_LP_ELEMENTS, "entries")
     n, d = X.shape
     eye = identity(n, format="csr")
     A_ub = vstack([hstack([X, -eye]), hstack([-X, -eye])], format="csr")
@@ -163,14 +208,16 @@ def l1_subgradient_descent(
 
     The loss is not differentiable where a residual is zero and the
     subgradient ``g_k`` does not shrink near the optimum, so the step must;
-    with ``lr / sqrt(k + 1)`` the best loss converges, at rate ``O(1 / sqrt(k))``.
+    with ``lr / sqrt(k + 1)`` the best loss converges, and the general
+    guarantee for it is ``O(log(k) / sqrt(k))`` (a step fixed in advance for
+    a known number of steps removes the log).
 
     Parameters
     ----------
     X : ndarray, shape (n, d)
     y : ndarray, shape (n,)
     steps : int
-        Number of updates (``>= 1``).
+        Number of updates, in ``[1, MAX_STEPS]``.
     lr : float
         Initial step size (``> 0``).
     w0 : ndarray, shape (d,), optional
@@ -186,11 +233,10 @@ def l1_subgradient_descent(
     >>> round(float(run.w[0]), 2)
     1.0
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be finite and > 0, got {lr!r}")
-    w, X, y = _check(np.zeros(np.shape(X)[-1]) if w0 is None else w0, X, y, w_name="w0")
+    steps = v.check_int(steps, "steps", min_value=1, max_value=MAX_STEPS)
+    lr = v.check_real(lr, "lr", min_value=0, min_inclusive=False)
+    _, X, y = _check(None, X, y)
+    w = np.zeros(X.shape[1]) if w0 is None else v.check_array(w0, "w0", shape=(X.shape[1],))
     losses, best_w, best = np.empty(steps + 1), w, np.inf
     for k in range(steps + 1):
         residual = X @ w - y
@@ -201,16 +247,11 @@ def l1_subgradient_descent(
     return SubgradientRun(best_w, losses, np.minimum.accumulate(losses))
 
 
-def _check(w: object, X: object, y: object, w_name: str = "w") -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X must have shape (n, d) with n, d >= 1, got {X.shape}")
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
-    if not (np.isfinite(X).all() and np.isfinite(y).all()):
-        raise ValueError("X and y must be finite")
+def _check(w: object, X: object, y: object) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    X = v.check_array(X, "X", ndim=2)
+    if X.shape[1] == 0:
+        raise ValueError(f"X must have at least one column, got shape {X.shape}")
+    y = v.check_array(y, "y", shape=(X.shape[0],))
     if w is not None:
-        w = np.asarray(w, dtype=np.float64)
-        if w.shape != (X.shape[1],) or not np.isfinite(w).all():
-            raise ValueError(f"{w_name} must be finite with shape ({X.shape[1]},), got {w.shape}")
+        w = v.check_array(w, "w", shape=(X.shape[1],))
     return w, X, y

@@ -93,3 +93,49 @@ def test_line_with_outliers_same_seed_same_data():
 def test_bad_input_names_argument(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_line_with_outliers_fields_without_noise():
+    data = rr.line_with_outliers(40, outlier_fraction=0.25, noise=0.0, outlier_shift=20.0, rng=3)
+    np.testing.assert_array_equal(data.w_true, [1.0, 0.5])
+    assert data.is_outlier.sum() == 10 and data.X.shape == (40, 2)
+    assert 0 <= data.X[:, 1].min() and data.X[:, 1].max() <= 10
+    residual = data.y - (1.0 + 0.5 * data.X[:, 1])
+    np.testing.assert_allclose(residual[~data.is_outlier], 0.0, atol=1e-14)
+    assert residual[data.is_outlier].min() >= 10.0 and residual[data.is_outlier].max() <= 30.0
+
+
+def test_subgradient_descent_matches_a_loop_written_here():
+    """Oracle: the update w <- w - lr / sqrt(k + 1) * X^T sign(X w - y) / n, written out with numpy."""
+    data = rr.line_with_outliers(30, outlier_fraction=0.1, rng=5)
+    steps, lr = 60, 0.5
+    w, losses, iterates = np.zeros(2), [], []
+    for k in range(steps + 1):
+        residual = data.X @ w - data.y
+        losses.append(np.mean(np.abs(residual)))
+        iterates.append(w)
+        w = w - lr / np.sqrt(k + 1) * (data.X.T @ np.sign(residual)) / len(data.y)
+    run = rr.l1_subgradient_descent(data.X, data.y, steps=steps, lr=lr)
+    np.testing.assert_allclose(run.losses, losses, rtol=1e-14)
+    np.testing.assert_allclose(run.best_losses, np.minimum.accumulate(losses), rtol=1e-14)
+    np.testing.assert_allclose(run.w, iterates[int(np.argmin(losses))], rtol=1e-14)
+    assert not np.all(np.diff(run.losses) <= 0)  # the iterates are not monotone: the best one is kept
+
+
+def test_subgradient_matches_the_definition_with_sign_zero():
+    X = np.array([[1.0, 2.0], [1.0, -1.0], [1.0, 0.0]])
+    y = np.array([3.0, 0.0, 5.0])
+    w = np.array([1.0, 1.0])  # residuals 0, 0, -4
+    np.testing.assert_array_equal(rr.l1_subgradient(w, X, y), np.array([-1.0, 0.0]) / 3)
+    assert rr.l1_loss(w, X, y) == 4.0 / 3
+
+
+def test_wrong_kinds_raise_type_errors():
+    with pytest.raises(TypeError, match="n"):
+        rr.line_with_outliers(10.0)
+    with pytest.raises(TypeError, match="steps"):
+        rr.l1_subgradient_descent(np.ones((4, 2)), np.ones(4), steps=True)
+    with pytest.raises(TypeError, match="X"):
+        rr.least_squares(np.array([["a"]]), np.ones(1))
+    with pytest.raises(ValueError, match="n must be an integer >= 2 and <= "):
+        rr.line_with_outliers(rr.MAX_POINTS + 1)
