@@ -21,7 +21,7 @@ extensions = [
     "sphinx_design",
     "sphinx_copybutton",
     "sphinxcontrib.bibtex",
-    "nnbook.sphinxext",
+    "nnbook.book.sphinxext",
 ]
 
 # --- Sources -------------------------------------------------------------------------------------------------------
@@ -44,24 +44,38 @@ nb_execution_mode = "off"  # the gallery runs the code; chapters are narrative
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-# --- The gallery: one folder per chapter, in the order of the book ------------------------------------------------
-# Each chapter's gallery folder (also the namespace of its recorded results) and its page, in book order.
+# --- The chapter registry: the ONE list of the book's chapters ------------------------------------------------------
+# Each chapter's gallery folder (also the namespace of its recorded results) and its page, in book order. The table
+# of contents, the gallery's order and the claims page follow from it; adding a chapter is one line here, one page
+# and one gallery folder.
 nnbook_chapters = {
     "double_descent": "chapters/01-double-descent",
     "gradients": "chapters/02-gradients",
     "expressivity": "chapters/04-expressivity",
     "data_movement": "chapters/08-data-movement",
 }
+# NNBOOK_CHAPTERS=a,b builds only those chapters (their pages and examples): for authors working on one chapter.
+_all_chapters = dict(nnbook_chapters)
+if os.environ.get("NNBOOK_CHAPTERS"):
+    _only = [name.strip() for name in os.environ["NNBOOK_CHAPTERS"].split(",") if name.strip()]
+    _unknown = sorted(set(_only) - set(_all_chapters))
+    if _unknown:
+        raise ValueError(f"NNBOOK_CHAPTERS names unknown chapters {_unknown}; known: {sorted(_all_chapters)}")
+    nnbook_chapters = {name: doc for name, doc in _all_chapters.items() if name in _only}
+    exclude_patterns += [f"{doc}.md" for name, doc in _all_chapters.items() if name not in _only]
+_skipped = "|".join(name for name in _all_chapters if name not in nnbook_chapters)
+
 sphinx_gallery_conf = {
     "examples_dirs": ["../gallery"],
     "gallery_dirs": ["auto_gallery"],
     "filename_pattern": r"/plot_",
-    "subsection_order": [f"../gallery/{name}" for name in nnbook_chapters],
+    "ignore_pattern": rf"/({_skipped})/" if _skipped else r"__init__\.py",
+    "subsection_order": [f"../gallery/{name}" for name in _all_chapters],
     "within_subsection_order": "FileNameSortKey",
     "doc_module": ("nnbook",),
     "backreferences_dir": "backreferences",
     "reference_url": {"nnbook": None},
-    "reset_modules": ("matplotlib", "nnbook.sphinxext.reset_seeds"),
+    "reset_modules": ("matplotlib", "nnbook.book.sphinxext.reset_seeds"),
     "reset_modules_order": "before",
     "download_all_examples": True,
     "remove_config_comments": True,

@@ -13,13 +13,20 @@ Examples
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from nnbook import _validation as _v
+
+MAX_AXES = 20
+MAX_INCHES = 40.0
 
 STYLE = {
     "figure.dpi": 100,
@@ -56,14 +63,52 @@ def new_figure(
     fig : Figure
     axes : Axes or ndarray of Axes
     """
-    for arg, v in (("nrows", nrows), ("ncols", ncols)):
-        if not isinstance(v, int) or v < 1:
-            raise ValueError(f"{arg} must be a positive int, got {v!r}")
-    if width <= 0 or height <= 0:
-        raise ValueError(f"width and height must be positive, got {width}, {height}")
-    with matplotlib.rc_context(STYLE):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), layout="constrained", **kwargs)
+    nrows = _v.check_int(nrows, "nrows", min_value=1, max_value=MAX_AXES)
+    ncols = _v.check_int(ncols, "ncols", min_value=1, max_value=MAX_AXES)
+    width = _v.check_real(width, "width", min_value=0, max_value=MAX_INCHES, min_inclusive=False)
+    height = _v.check_real(height, "height", min_value=0, max_value=MAX_INCHES, min_inclusive=False)
+    # The book's style is set globally (not in an rc_context): leaving a context would switch off a notebook's
+    # automatic display of the figures made inside it. sphinx-gallery resets matplotlib between examples.
+    matplotlib.rcParams.update(STYLE)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), layout="constrained", **kwargs)
     return fig, axes
+
+
+NON_INTERACTIVE = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
+
+
+def show(prefix: str | None = None) -> list[Path]:
+    """Show every open figure, or save them when nothing can show them; call it once at the end of a script.
+
+    In a docs build this does nothing (sphinx-gallery captures the figures
+    itself). In a notebook or with an interactive backend the figures are
+    shown. With a non-interactive backend (a terminal without a display) each
+    figure is saved as ``<prefix>_<n>.png`` in the working folder, ``prefix``
+    defaulting to the running script's name, and the paths are printed.
+
+    Returns
+    -------
+    list of Path
+        The files written (empty when the figures were shown).
+    """
+    from nnbook import book
+
+    if book.results_dir() is not None:
+        return []
+    if matplotlib.get_backend().lower() not in NON_INTERACTIVE:
+        plt.show()
+        return []
+    stem = prefix if prefix is not None else (Path(sys.argv[0]).stem or "figure")
+    if not isinstance(stem, str) or not stem:
+        raise TypeError(f"prefix must be a non-empty str, got {prefix!r}")
+    written = []
+    for number in plt.get_fignums():
+        path = Path(f"{stem}_{number:02d}.png")
+        plt.figure(number).savefig(path, dpi=2 * STYLE["savefig.dpi"])
+        print(f"figure {number} saved to {path}")
+        written.append(path)
+    plt.close("all")
+    return written
 
 
 def band(
@@ -123,6 +168,6 @@ def heatmap(ax: Axes, values: np.ndarray, labels: Sequence[str] | None = None, c
     return image
 
 
-def close(fig: Figure) -> None:
-    """Release a figure that will not be shown (used by tests and doctests)."""
+def close(fig: Figure | str) -> None:
+    """Release a figure (or ``"all"``) that will not be shown (used by tests and doctests)."""
     plt.close(fig)

@@ -21,35 +21,84 @@ def test_outside_a_build_results_are_printed_only(monkeypatch, capsys, tmp_path)
     monkeypatch.chdir(tmp_path)
     value = book.record("chapter/x", np.float64(0.123456), fmt="{:.2f}")
     assert value.text == "0.12" and value.value == pytest.approx(0.123456)
-    assert "chapter/x = 0.12" in capsys.readouterr().out
+    assert "chapter/x: 0.12" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
 
 
 def test_record_writes_json_with_source(results):
     book.record("chapter/count", np.int64(42), fmt="{:d}")
-    stored = json.loads((results / "chapter" / "count.value.json").read_text())
+    stored = json.loads((results / "chapter" / "count.value.json").read_text())["payload"]
     assert stored["value"] == 42 and stored["text"] == "42"
     assert stored["source"] == "tests/test_book.py"
     assert book.load(results, "chapter/count", "value")["text"] == "42"
     assert book.load(results, "chapter/missing", "value") is None
 
 
-def test_true_claim_is_recorded(results):
-    claim = book.claim("chapter/c", "one is less than two", 1 < 2, 1.0)
-    assert claim.holds and claim.value_text == "1"
+def test_true_claim_is_recorded_with_its_bound(results):
+    claim = book.claim("chapter/c", "one is less than two", value=1.0, at_most=2)
+    assert claim.holds and claim.value_text == "1" and claim.bound == "<= 2" and not claim.check
     assert [c["name"] for c in book.all_claims(results)] == ["chapter/c"]
+    assert book.load(results, "chapter/c", "claim")["bound"] == "<= 2"
 
 
-def test_false_claim_raises_with_name_and_value(results):
-    with pytest.raises(book.ClaimError, match=r"'chapter/bad'.*two is less than one.*measured 2\.5"):
-        book.claim("chapter/bad", "two is less than one", np.bool_(False), 2.5)
+@pytest.mark.parametrize(
+    ("bound", "value", "holds"),
+    [
+        ({"at_least": 2}, 2, True),
+        ({"at_least": 2}, 1.999, False),
+        ({"at_most": 2}, 2.001, False),
+        ({"between": (1, 3)}, 1, True),
+        ({"between": (1, 3)}, 3, True),
+        ({"between": (1, 3)}, 3.5, False),
+        ({"between": (1, 3)}, 0.5, False),
+    ],
+)
+def test_bounds_decide(bound, value, holds, results):
+    if holds:
+        assert book.claim("chapter/b", "bounded", value=value, **bound).holds
+    else:
+        with pytest.raises(book.ClaimError):
+            book.claim("chapter/b", "bounded", value=value, **bound)
+
+
+def test_false_claim_raises_with_name_value_and_bound(results):
+    with pytest.raises(book.ClaimError, match=r"'chapter/bad'.*two is less than one.*measured 2\.5, bound <= 1"):
+        book.claim("chapter/bad", "two is less than one", value=2.5, at_most=1)
     assert book.load(results, "chapter/bad", "claim")["holds"] is False
+
+
+def test_numbers_block_lists_every_failure(results, capsys):
+    with pytest.raises(book.ClaimError, match=r"2 claims do not hold:\n.*'chapter/a'.*\n.*'chapter/c'"):
+        with book.numbers():
+            book.claim("chapter/a", "a", value=2, at_most=1)
+            book.claim("chapter/b", "b", value=0, at_most=1)
+            book.check("chapter/c", "c", value=5, between=(0, 1))
+    assert [c["holds"] for c in book.all_claims(results)] == [False, True, False]
+    assert book.load(results, "chapter/c", "claim")["check"] is True
+    assert "FAILS" in capsys.readouterr().out
+
+
+def test_corrupt_or_edited_result_files_are_rejected(results):
+    book.record("chapter/v", 1.5)
+    path = results / "chapter" / "v.value.json"
+    record = json.loads(path.read_text())
+    record["payload"]["text"] = "9.9"
+    path.write_text(json.dumps(record))
+    with pytest.raises(book.store.CorruptResult, match="changed after the build"):
+        book.load(results, "chapter/v", "value")
+    path.write_text(path.read_text()[:20])
+    with pytest.raises(book.store.CorruptResult, match="not valid JSON"):
+        book.load(results, "chapter/v", "value")
+    book.save_table("chapter/t", [{"a": 1}])
+    (results / "chapter" / "t.csv").write_text("a\n2\n")
+    with pytest.raises(book.store.CorruptResult, match="table file"):
+        book.store.read_table(results, "chapter/t")
 
 
 def test_save_table_writes_formatted_csv(results, capsys):
     rows = book.save_table("chapter/t", [{"a": 1, "b": 0.5}, {"a": 2, "b": 0.25}], formats={"b": "{:.1%}"})
     assert rows == [{"a": "1", "b": "50.0%"}, {"a": "2", "b": "25.0%"}]
-    text = (results / "chapter" / "t.csv").read_text().splitlines()
+    text = book.store.read_table(results, "chapter/t").splitlines()
     assert text == ["a,b", "1,50.0%", "2,25.0%"]
     assert "50.0%" in capsys.readouterr().out
 
@@ -71,10 +120,18 @@ def test_bad_arguments_are_named():
         book.record("c/x", float("nan"))
     with pytest.raises(ValueError, match="fmt"):
         book.record("c/x", 1.5, fmt="{:d}")
-    with pytest.raises(TypeError, match="holds"):
-        book.claim("c/x", "text", 1, 1.0)
     with pytest.raises(TypeError, match="text"):
-        book.claim("c/x", "  ", True, 1.0)
+        book.claim("c/x", "  ", value=1.0, at_least=0)
+    with pytest.raises(TypeError, match="exactly one bound"):
+        book.claim("c/x", "text", value=1.0)
+    with pytest.raises(TypeError, match="exactly one bound"):
+        book.claim("c/x", "text", value=1.0, at_least=0, at_most=2)
+    with pytest.raises(ValueError, match="between"):
+        book.claim("c/x", "text", value=1.0, between=(2, 1))
+    with pytest.raises(TypeError, match="value must be given"):
+        book.claim("c/x", "text", at_least=0)
+    with pytest.raises(ValueError, match="value"):
+        book.claim("c/x", "text", value=float("nan"), at_least=0)
     with pytest.raises(ValueError, match="rows"):
         book.save_table("c/t", [])
     with pytest.raises(ValueError, match=r"rows\[1\]"):

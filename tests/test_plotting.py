@@ -36,3 +36,24 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="values"):
         plotting.heatmap(ax, np.ones(3))
     plotting.close(fig)
+
+
+def test_show_saves_every_figure_without_a_display(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NNBOOK_RESULTS_DIR", raising=False)
+    plotting.close("all")
+    for _ in range(2):
+        plotting.new_figure()
+    written = plotting.show(prefix="demo")
+    assert [p.name for p in written] == ["demo_01.png", "demo_02.png"]
+    assert all((tmp_path / p).stat().st_size > 0 for p in written)
+    assert "saved to demo_02.png" in capsys.readouterr().out
+
+
+def test_show_does_nothing_in_a_docs_build(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NNBOOK_RESULTS_DIR", str(tmp_path / "results"))
+    fig, _ = plotting.new_figure()
+    assert plotting.show() == []
+    assert list(tmp_path.iterdir()) == []
+    plotting.close(fig)

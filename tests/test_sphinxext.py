@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 CONF = """
-extensions = ["myst_nb", "sphinx_gallery.gen_gallery", "nnbook.sphinxext"]
+extensions = ["myst_nb", "sphinx_gallery.gen_gallery", "nnbook.book.sphinxext"]
 exclude_patterns = ["_build", "auto_gallery/**/*.ipynb"]
 nb_execution_mode = "off"
 sphinx_gallery_conf = {"examples_dirs": ["../gallery"], "gallery_dirs": ["auto_gallery"],
@@ -46,24 +46,24 @@ Tiny
 from nnbook import book
 
 book.record("tiny/answer", 42, fmt="{:d}")
-book.claim("tiny/positive", "the answer is positive", {holds}, 42)
+book.claim("tiny/positive", "the answer is positive", value=42, {bound})
 '''
 
 
 def test_recorded_value_reaches_the_page(tmp_path):
-    proc = _book(tmp_path, SCRIPT.replace("{holds}", "True"))
+    proc = _book(tmp_path, SCRIPT.replace("{bound}", "at_least=0"))
     assert proc.returncode == 0, proc.stderr
     assert '<span class="nnbook-value">42</span>' in (tmp_path / "html" / "index.html").read_text()
 
 
 def test_false_claim_fails_the_build_naming_it(tmp_path):
-    proc = _book(tmp_path, SCRIPT.replace("{holds}", "False"))
+    proc = _book(tmp_path, SCRIPT.replace("{bound}", "at_most=0"))
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
-    assert "plot_tiny.py" in output and "tiny/positive" in output and "measured 42" in output
+    assert "plot_tiny.py" in output and "tiny/positive" in output and "measured 42, bound <= 0" in output
 
 
 def test_unknown_value_fails_the_build_naming_it(tmp_path):
-    proc = _book(tmp_path, SCRIPT.replace("{holds}", "True"), index=INDEX.replace("tiny/answer", "tiny/typo"))
+    proc = _book(tmp_path, SCRIPT.replace("{bound}", "at_least=0"), index=INDEX.replace("tiny/answer", "tiny/typo"))
     assert proc.returncode != 0
     assert "unknown nnbook value 'tiny/typo'" in proc.stdout + proc.stderr

@@ -7,8 +7,10 @@ points them at a results folder of the build and reads them back:
   measured value) and registers the result file as a dependency of the page,
   so the page is re-read exactly when that number changes;
 - the directive ``results-table`` includes a saved table;
-- the directive ``claims-list`` renders every claim of the book with its value
-  and the example that checks it.
+- the directive ``claims-list`` renders every claim of the book with its value,
+  its bound and the example that checks it (sanity checks in a table apart);
+- the directive ``chapters-toctree`` is the book's table of contents, made
+  from the one chapter registry ``nnbook_chapters`` of the configuration.
 
 An unknown name is an error: it is reported with its location and fails the
 build, instead of leaving a blank in the text.
@@ -17,6 +19,7 @@ build, instead of leaving a blank in the text.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import shutil
 from collections.abc import Sequence
@@ -102,13 +105,13 @@ class ResultsTable(SphinxDirective):
 
     def run(self):
         name = self.arguments[0]
-        path = book.result_path(results_folder(self.env.app), name, "csv")
-        if not path.is_file():
+        folder = results_folder(self.env.app)
+        text = book.store.read_table(folder, name)
+        if text is None:
             _report_missing(self, "table", name)
             return [nodes.paragraph(text=f"⟨table {name}⟩")]
-        self.env.note_dependency(str(path))
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle))
+        self.env.note_dependency(str(book.result_path(folder, name, "csv")))
+        rows = list(csv.reader(io.StringIO(text, newline="")))
         header, body = rows[0], rows[1:]
         table = _table(header, body)
         if "caption" in self.options:
@@ -123,15 +126,24 @@ class ClaimsList(SphinxDirective):
 
     ``nnbook_chapters`` (gallery folder -> chapter document, in book order)
     gives the order and the heading of each group; each row names the claim,
-    its statement, the value measured in this build and the example that
-    checks it. A claim that failed never reaches this page: it stopped the build.
+    its statement, the value measured in this build, its bound and the example
+    that checks it. With the option ``:checks:`` it lists the sanity checks
+    (identities and bounds that hold by construction) instead. A claim that
+    failed is an error here too: it is never shown as holding.
     """
+
+    option_spec: ClassVar[dict] = {"checks": directives.flag}
 
     def run(self):
         folder = results_folder(self.env.app)
         getattr(self.env, CLAIMS_DOC_KEY).add(self.env.docname)
-        claims = book.all_claims(folder) if folder.is_dir() else []
-        if not claims:
+        want_checks = "checks" in self.options
+        recorded = book.all_claims(folder) if folder.is_dir() else []
+        failed = [c["name"] for c in recorded if not c["holds"]]
+        if failed:
+            raise self.error(f"claims that did not hold were recorded: {', '.join(failed)}")
+        claims = [c for c in recorded if c.get("check", False) == want_checks]
+        if not recorded:
             if _missing_is_error(self.env.config):
                 raise self.error("no claims were recorded: did the gallery run?")
             return [nodes.paragraph(text="The gallery was not executed in this build, so no claims were checked.")]
@@ -159,8 +171,8 @@ class ClaimsList(SphinxDirective):
             source = claim["source"]
             link = self._doc_link(f"/{gallery_dir}/{source.removesuffix('.py')}", source.partition("/")[2])
             key = nodes.literal(text=claim["name"].partition("/")[2])
-            rows.append([key, claim["text"], claim["value_text"], link if source else ""])
-        return _table(["Claim", "Statement", "Measured", "Checked in"], rows, widths=(3, 6, 1, 3))
+            rows.append([key, claim["text"], claim["value_text"], claim["bound"], link if source else ""])
+        return _table(["Claim", "Statement", "Measured", "Bound", "Checked in"], rows, widths=(3, 6, 1, 2, 3))
 
     def _doc_link(self, target: str, text: str | None) -> pending_xref:
         """A ``:doc:`` reference; without ``text`` it shows the target's title."""
@@ -174,6 +186,24 @@ class ClaimsList(SphinxDirective):
             refdoc=self.env.docname,
             refwarn=True,
         )
+
+
+class ChaptersToctree(SphinxDirective):
+    """The book's table of contents: every chapter of ``nnbook_chapters``, in book order."""
+
+    option_spec: ClassVar[dict] = {"caption": directives.unchanged, "maxdepth": directives.nonnegative_int}
+
+    def run(self):
+        from sphinx.directives.other import TocTree
+
+        options = {"numbered": 1, "maxdepth": self.options.get("maxdepth", 2)}
+        if "caption" in self.options:
+            options["caption"] = self.options["caption"]
+        content = [f"/{doc}" for doc in self.env.config.nnbook_chapters.values()]
+        toctree = TocTree(
+            "toctree", [], options, content, self.lineno, self.content_offset, "", self.state, self.state_machine
+        )
+        return toctree.run()
 
 
 def _set_results_env(app: Sphinx) -> None:
@@ -236,6 +266,7 @@ def setup(app: Sphinx) -> dict:
     app.add_role("value", ValueRole())
     app.add_directive("results-table", ResultsTable)
     app.add_directive("claims-list", ClaimsList)
+    app.add_directive("chapters-toctree", ChaptersToctree)
     app.add_css_file("nnbook.css")
     return {"version": "0.1", "parallel_read_safe": False, "parallel_write_safe": True}
 
