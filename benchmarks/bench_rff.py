@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.timing import compare
-from nnbook import data, rff
+from nnbook import data, double_descent, rff
 
 
 def naive_ridge(Phi: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
@@ -34,32 +34,34 @@ def naive_sweep(split: data.Split, sizes: np.ndarray, ridges: list[float], rng: 
     return out
 
 
-def main() -> None:
+def main() -> dict[str, float]:
     split = data.digits_curvy()
     V = rff.sample_frequencies(64, 2000, rng=0)
     Phi, y = rff.fourier_features(split.X_train, V), split.y_train
     print(f"n = {Phi.shape[0]}, p = 2N = {Phi.shape[1]}")
-    compare(
+    ratios = {}
+    ratios["ridge"] = compare(
         "ridge 1e-2, N=2000: primal normal eqs vs dual",
         lambda: naive_ridge(Phi, y, 1e-2),
         lambda: rff.fit_min_norm(Phi, y, ridge=1e-2),
         repeat=3,
     )
-    compare(
+    ratios["ridgeless"] = compare(
         "ridgeless, N=2000: pinv(Phi^T Phi) vs QR of Phi^T",
         lambda: naive_min_norm(Phi, y),
         lambda: rff.fit_min_norm(Phi, y),
         repeat=2,
     )
-    sizes = rff.threshold_grid(898, max_features=2000, n_log=12, n_near=9)
+    sizes = double_descent.threshold_grid(898, max_features=2000, n_log=12, n_near=9)
     ridges = [0.0, 1e-4, 1e-2]
     print(f"sweep: {sizes.size} sizes x {len(ridges)} penalties, one draw")
-    compare(
+    ratios["sweep"] = compare(
         "sweep: refit each size vs nested factorisations",
         lambda: naive_sweep(split, sizes, ridges, 0),
-        lambda: rff.sweep(split, sizes, ridges=ridges, n_draws=1, rng=0),
+        lambda: double_descent.sweep(split, sizes, ridges=ridges, n_draws=1, rng=0),
         repeat=1,
     )
+    return ratios
 
 
 if __name__ == "__main__":

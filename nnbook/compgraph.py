@@ -1,7 +1,7 @@
 """Computational graphs and reverse-mode differentiation, by hand.
 
 A scalar function is written as a sequence of elementary operations, one node
-per intermediate variable (``u1 = exp(x)``, ``u2 = u1^2``, ...). The forward
+per intermediate variable (``t1 = exp(x)``, ``t2 = t1^2``, ...). The forward
 pass evaluates the nodes in order; the reverse sweep visits them backwards and
 accumulates each node's *adjoint* ``d f / d node`` from the nodes that use it.
 Both are vectorised over an array of inputs ``x``. :func:`reverse_mode_cost`
@@ -12,7 +12,7 @@ Examples
 >>> import numpy as np
 >>> g = exp_sin_graph()
 >>> [node_label(n) for n in g.nodes[1:3]]
-['u1 = exp(x)', 'u2 = u1^2']
+['t1 = exp(x)', 't2 = t1^2']
 >>> sweep = reverse_sweep(g, np.array([0.0, 0.5]))
 >>> sweep.derivative
 array([ 20.91872779, 555.9719679 ])
@@ -93,8 +93,8 @@ def build_graph(nodes: Sequence[tuple[str, str, Sequence[str]]], input_name: str
 
     Examples
     --------
-    >>> build_graph([("u1", "square", ["x"]), ("f", "sin", ["u1"])]).nodes[-1]
-    Node(name='f', op='sin', inputs=('u1',))
+    >>> build_graph([("t1", "square", ["x"]), ("f", "sin", ["t1"])]).nodes[-1]
+    Node(name='f', op='sin', inputs=('t1',))
     """
     if not isinstance(input_name, str):
         raise TypeError(f"input_name must be a str, got {type(input_name).__name__}")
@@ -122,21 +122,21 @@ def build_graph(nodes: Sequence[tuple[str, str, Sequence[str]]], input_name: str
 
 
 def exp_sin_graph() -> Graph:
-    """``f(x) = exp(exp(x) + exp(2x)) + sin(exp(x) + exp(2x))`` as the nodes ``u1`` to ``u5`` and ``f``."""
+    """``f(x) = exp(exp(x) + exp(2x)) + sin(exp(x) + exp(2x))`` as the nodes ``t1`` to ``t5`` and ``f``."""
     return build_graph(
         [
-            ("u1", "exp", ["x"]),
-            ("u2", "square", ["u1"]),
-            ("u3", "add", ["u1", "u2"]),
-            ("u4", "exp", ["u3"]),
-            ("u5", "sin", ["u3"]),
-            ("f", "add", ["u4", "u5"]),
+            ("t1", "exp", ["x"]),
+            ("t2", "square", ["t1"]),
+            ("t3", "add", ["t1", "t2"]),
+            ("t4", "exp", ["t3"]),
+            ("t5", "sin", ["t3"]),
+            ("f", "add", ["t4", "t5"]),
         ]
     )
 
 
 def exp_sin_derivative(x: np.ndarray) -> np.ndarray:
-    """Closed form ``f'(x) = (exp(u3) + cos(u3)) (exp(x) + 2 exp(2x))`` with ``u3 = exp(x) + exp(2x)``.
+    """Closed form ``f'(x) = (exp(t3) + cos(t3)) (exp(x) + 2 exp(2x))`` with ``t3 = exp(x) + exp(2x)``.
 
     Parameters
     ----------
@@ -147,26 +147,26 @@ def exp_sin_derivative(x: np.ndarray) -> np.ndarray:
     ndarray, shape of ``x``
     """
     x = _check_x(x)
-    u3 = np.exp(x) + np.exp(2 * x)
-    return (np.exp(u3) + np.cos(u3)) * (np.exp(x) + 2 * np.exp(2 * x))
+    t3 = np.exp(x) + np.exp(2 * x)
+    return (np.exp(t3) + np.cos(t3)) * (np.exp(x) + 2 * np.exp(2 * x))
 
 
 def sqrt_cos_graph() -> Graph:
-    """``f(x) = sqrt(x^2 + exp(x^2)) + cos(x^2 + exp(x^2))`` as the nodes ``u1`` to ``u5`` and ``f``."""
+    """``f(x) = sqrt(x^2 + exp(x^2)) + cos(x^2 + exp(x^2))`` as the nodes ``t1`` to ``t5`` and ``f``."""
     return build_graph(
         [
-            ("u1", "square", ["x"]),
-            ("u2", "exp", ["u1"]),
-            ("u3", "add", ["u1", "u2"]),
-            ("u4", "sqrt", ["u3"]),
-            ("u5", "cos", ["u3"]),
-            ("f", "add", ["u4", "u5"]),
+            ("t1", "square", ["x"]),
+            ("t2", "exp", ["t1"]),
+            ("t3", "add", ["t1", "t2"]),
+            ("t4", "sqrt", ["t3"]),
+            ("t5", "cos", ["t3"]),
+            ("f", "add", ["t4", "t5"]),
         ]
     )
 
 
 def sqrt_cos_derivative(x: np.ndarray) -> np.ndarray:
-    """Closed form ``f'(x) = (1 / (2 sqrt(u3)) - sin(u3)) (1 + exp(x^2)) 2x`` with ``u3 = x^2 + exp(x^2)``.
+    """Closed form ``f'(x) = (1 / (2 sqrt(t3)) - sin(t3)) (1 + exp(x^2)) 2x`` with ``t3 = x^2 + exp(x^2)``.
 
     Parameters
     ----------
@@ -177,17 +177,17 @@ def sqrt_cos_derivative(x: np.ndarray) -> np.ndarray:
     ndarray, shape of ``x``
     """
     x = _check_x(x)
-    u3 = x**2 + np.exp(x**2)
-    return (0.5 / np.sqrt(u3) - np.sin(u3)) * (1 + np.exp(x**2)) * 2 * x
+    t3 = x**2 + np.exp(x**2)
+    return (0.5 / np.sqrt(t3) - np.sin(t3)) * (1 + np.exp(x**2)) * 2 * x
 
 
 def node_label(node: Node) -> str:
-    """The node as an assignment, e.g. ``'u3 = u1 + u2'`` (just the name for the input).
+    """The node as an assignment, e.g. ``'t3 = t1 + t2'`` (just the name for the input).
 
     Examples
     --------
-    >>> node_label(Node("u3", "add", ("u1", "u2")))
-    'u3 = u1 + u2'
+    >>> node_label(Node("t3", "add", ("t1", "t2")))
+    't3 = t1 + t2'
     """
     if not isinstance(node, Node):
         raise TypeError(f"node must be a Node, got {type(node).__name__}")
@@ -197,12 +197,12 @@ def node_label(node: Node) -> str:
 def backward_equations(graph: Graph) -> list[str]:
     """The reverse sweep as text, one adjoint per line from the output back to the input.
 
-    The adjoint of ``u3`` is written ``ū3`` (a bar over the letter).
+    The adjoint of ``t3`` is written ``t̄3`` (a bar over the letter).
 
     Examples
     --------
     >>> backward_equations(exp_sin_graph())[3]
-    'u\u03043 = u\u03044 · exp(u3) + u\u03045 · cos(u3)'
+    't\u03043 = t\u03044 · exp(t3) + t\u03045 · cos(t3)'
     """
     graph = _check_graph(graph)
     children = _children(graph)
@@ -221,7 +221,7 @@ def forward(graph: Graph, x: np.ndarray) -> dict[str, np.ndarray]:
 
     Examples
     --------
-    >>> forward(exp_sin_graph(), np.array([0.0]))["u3"]
+    >>> forward(exp_sin_graph(), np.array([0.0]))["t3"]
     array([2.])
     """
     graph = _check_graph(graph)
@@ -235,7 +235,7 @@ def forward(graph: Graph, x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def reverse_sweep(graph: Graph, x: np.ndarray) -> Sweep:
-    """Forward pass, then the reverse sweep ``ū = sum over users w of u of w̄ * dw/du``.
+    """Forward pass, then the reverse sweep ``t̄ = sum over users w of t of w̄ * dw/dt``.
 
     Parameters
     ----------
@@ -250,7 +250,7 @@ def reverse_sweep(graph: Graph, x: np.ndarray) -> Sweep:
     Examples
     --------
     >>> s = reverse_sweep(exp_sin_graph(), np.array([0.0]))
-    >>> s.adjoints["u3"], s.forward_ops, s.backward_ops
+    >>> s.adjoints["t3"], s.forward_ops, s.backward_ops
     (array([6.97290926]), 6, 8)
     """
     graph = _check_graph(graph)
@@ -286,7 +286,7 @@ def layout(graph: Graph) -> dict[str, tuple[float, float]]:
 
     Examples
     --------
-    >>> layout(exp_sin_graph())["u4"], layout(exp_sin_graph())["u5"]
+    >>> layout(exp_sin_graph())["t4"], layout(exp_sin_graph())["t5"]
     ((4.0, 0.5), (4.0, -0.5))
     """
     graph = _check_graph(graph)
@@ -410,7 +410,7 @@ def _mlp_loss(x, params):
 
 
 def _bar(name: str) -> str:
-    """The adjoint's symbol: a combining macron over the first letter (``u3`` -> ``ū3``)."""
+    """The adjoint's symbol: a combining macron over the first letter (``t3`` -> ``t\u03043``)."""
     return f"{name[0]}\u0304{name[1:]}"
 
 

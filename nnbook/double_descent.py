@@ -269,5 +269,3 @@ def threshold_grid(n_train: int, max_features: int = 2000, n_log: int = 40, n_ne
     near = half * np.linspace(0.7, 1.3, n_near)
     grid = np.unique(np.round(np.concatenate([log_part, near, [half]])).astype(int))
     return grid[(grid >= 1) & (grid <= max_features)]
-
-

@@ -272,5 +272,7 @@ def _check_split(split: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     y_test = v.check_array(split.y_test, "split.y_test", shape=(X_test.shape[0],))
     for name, y in (("split.y_train", y_train), ("split.y_test", y_test)):
         if not np.isin(y, (-1.0, 1.0)).all():
-            raise ValueError(f"{name} must hold labels -1 and +1, got values such as {y[~np.isin(y, (-1.0, 1.0))][0]!r}")
+            raise ValueError(
+                f"{name} must hold labels -1 and +1, got values such as {y[~np.isin(y, (-1.0, 1.0))][0]!r}"
+            )
     return X_train, y_train, X_test, y_test

@@ -26,6 +26,7 @@ from nnbook import _validation as v
 MAX_POINTS = 10**7  # line_with_outliers: points generated
 MAX_STEPS = 10**6  # l1_subgradient_descent: iterations (each costs two products with X)
 MAX_LP_ELEMENTS = 10**7  # l1_regression_lp: entries of X (the LP has n + d variables and 2n constraints)
+MAX_FITS = 10_000  # robustness: data sets generated and fitted
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,20 @@ class SubgradientRun:
     w: np.ndarray
     losses: np.ndarray
     best_losses: np.ndarray
+
+
+@dataclass(frozen=True)
+class Robustness:
+    """Result of :func:`robustness`: coefficient errors ``||w_hat - w_true||`` of both fits.
+
+    ``error_ls`` and ``error_l1`` have shape ``(len(fractions), len(seeds))``;
+    entry ``[f, s]`` comes from one data set, shared by the two fits (paired).
+    """
+
+    fractions: np.ndarray
+    seeds: np.ndarray
+    error_ls: np.ndarray
+    error_l1: np.ndarray
 
 
 def line_with_outliers(
@@ -245,6 +260,49 @@ def l1_subgradient_descent(
             best_w, best = w, losses[k]
         w = w - lr / np.sqrt(k + 1) * (X.T @ np.sign(residual) / X.shape[0])
     return SubgradientRun(best_w, losses, np.minimum.accumulate(losses))
+
+
+def robustness(fractions: np.ndarray, seeds: np.ndarray, n: int = 100) -> Robustness:
+    """Least squares and exact L1 regression on lines with a growing fraction of outliers.
+
+    For every fraction and seed, one data set :func:`line_with_outliers`
+    ``(n, fraction, rng=seed)`` is fitted both ways, so the two errors of an
+    entry are a paired comparison.
+
+    Parameters
+    ----------
+    fractions : ndarray, shape (F,)
+        Outlier fractions, each in ``[0, 1)``.
+    seeds : ndarray of int, shape (S,)
+        Seeds of the data sets; ``F S`` may be at most ``MAX_FITS``.
+    n : int
+        Points per data set, in ``[2, MAX_POINTS]``.
+
+    Returns
+    -------
+    Robustness
+
+    Examples
+    --------
+    >>> r = robustness([0.0, 0.3], [0, 1], n=50)
+    >>> bool((r.error_l1[1] < r.error_ls[1]).all())
+    True
+    """
+    fractions = v.check_array(fractions, "fractions", ndim=1)
+    if fractions.min() < 0 or fractions.max() >= 1:
+        raise ValueError(f"fractions must lie in [0, 1), got values in [{fractions.min()}, {fractions.max()}]")
+    seeds = v.check_array(seeds, "seeds", ndim=1, dtype="integer")
+    if seeds.min() < 0:
+        raise ValueError(f"seeds must be >= 0, got {seeds.min()}")
+    n = v.check_int(n, "n", min_value=2, max_value=MAX_POINTS)
+    v.check_work(fractions.size * seeds.size, "seeds", MAX_FITS, "fits")
+    errors = np.empty((2, fractions.size, seeds.size))
+    for f, fraction in enumerate(fractions):
+        for s, seed in enumerate(seeds.tolist()):
+            data = line_with_outliers(n, float(fraction), rng=seed)
+            errors[0, f, s] = np.linalg.norm(least_squares(data.X, data.y) - data.w_true)
+            errors[1, f, s] = np.linalg.norm(l1_regression_lp(data.X, data.y) - data.w_true)
+    return Robustness(fractions, seeds, errors[0], errors[1])
 
 
 def _check(w: object, X: object, y: object) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:

@@ -115,7 +115,9 @@ def time_pair(
     for func in (f, g):
         func()  # warm-up
         numbers.append(_calls_per_round(func, min_time))
-    rounds = np.array([[_round(func, number) for func, number in zip((f, g), numbers, strict=True)] for _ in range(repeat)])
+    rounds = np.array(
+        [[_round(func, number) for func, number in zip((f, g), numbers, strict=True)] for _ in range(repeat)]
+    )
     return rounds[:, 0], rounds[:, 1]
 
 

@@ -61,38 +61,38 @@ def test_sweep_counts_one_multiply_add_per_edge():
 
 
 def test_repeated_input_accumulates_twice():
-    graph = cg.build_graph([("u1", "square", ["x"]), ("f", "add", ["u1", "u1"])])  # f = 2 x^2
+    graph = cg.build_graph([("t1", "square", ["x"]), ("f", "add", ["t1", "t1"])])  # f = 2 x^2
     np.testing.assert_allclose(cg.reverse_sweep(graph, X).derivative, 4 * X, rtol=1e-15)
-    assert cg.backward_equations(graph)[1] == "u\u03041 = f\u0304 + f\u0304"
+    assert cg.backward_equations(graph)[1] == "t\u03041 = f\u0304 + f\u0304"
 
 
 def test_backward_equations_of_both_examples():
     bar = "\u0304"
     lines = cg.backward_equations(cg.exp_sin_graph())
     assert lines[0] == f"f{bar} = 1"
-    assert lines[5] == f"u{bar}1 = u{bar}2 · 2 u1 + u{bar}3"
-    assert lines[6] == f"x{bar} = u{bar}1 · exp(x)"
+    assert lines[5] == f"t{bar}1 = t{bar}2 · 2 t1 + t{bar}3"
+    assert lines[6] == f"x{bar} = t{bar}1 · exp(x)"
     lines = cg.backward_equations(cg.sqrt_cos_graph())
-    assert lines[3] == f"u{bar}3 = u{bar}4 · 1/(2 sqrt(u3)) + u{bar}5 · (-sin(u3))"
+    assert lines[3] == f"t{bar}3 = t{bar}4 · 1/(2 sqrt(t3)) + t{bar}5 · (-sin(t3))"
 
 
 def test_labels_and_layout():
     graph = cg.sqrt_cos_graph()
     assert [cg.node_label(n) for n in graph.nodes] == [
         "x",
-        "u1 = x^2",
-        "u2 = exp(u1)",
-        "u3 = u1 + u2",
-        "u4 = sqrt(u3)",
-        "u5 = cos(u3)",
-        "f = u4 + u5",
+        "t1 = x^2",
+        "t2 = exp(t1)",
+        "t3 = t1 + t2",
+        "t4 = sqrt(t3)",
+        "t5 = cos(t3)",
+        "f = t4 + t5",
     ]
     pos = cg.layout(graph)
     assert set(pos) == {n.name for n in graph.nodes}
     for node in graph.nodes:
         for name in node.inputs:
             assert pos[name][0] < pos[node.name][0]  # every edge points to a later column
-    assert pos["u4"][0] == pos["u5"][0] and pos["u4"][1] != pos["u5"][1]
+    assert pos["t4"][0] == pos["t5"][0] and pos["t4"][1] != pos["t5"][1]
 
 
 def test_reverse_mode_cost_counts_and_ratio():
@@ -146,7 +146,7 @@ def test_build_graph_wrong_kinds():
     with pytest.raises(TypeError, match="nodes"):
         cg.build_graph("abc")
     with pytest.raises(TypeError, match="input_name"):
-        cg.build_graph([("u1", "exp", ["x"])], input_name=3)
+        cg.build_graph([("t1", "exp", ["x"])], input_name=3)
 
 
 def test_bad_inputs_name_the_argument():
@@ -161,7 +161,7 @@ def test_bad_inputs_name_the_argument():
     with pytest.raises(ValueError, match="x"):
         cg.forward(cg.exp_sin_graph(), torch.tensor([float("inf")]))
     with pytest.raises(TypeError, match="node"):
-        cg.node_label("u1")
+        cg.node_label("t1")
     for kwargs, exc, name in (
         ({"depth": 0}, ValueError, "depth"),
         ({"depth": cg.MAX_DEPTH + 1}, ValueError, "depth"),
@@ -184,7 +184,9 @@ def test_bad_inputs_name_the_argument():
 
 def test_reverse_mode_cost_times_are_the_best_rounds_and_the_ratio_their_median(monkeypatch):
     """Oracle: fixed round times in place of the clock; best forward, best gradient, median of round ratios."""
-    rounds = iter([(np.array([1.0, 2.0, 4.0]), np.array([3.0, 3.0, 3.0])), (np.array([2.0, 2.0]), np.array([9.0, 1.0]))])
+    rounds = iter(
+        [(np.array([1.0, 2.0, 4.0]), np.array([3.0, 3.0, 3.0])), (np.array([2.0, 2.0]), np.array([9.0, 1.0]))]
+    )
     monkeypatch.setattr(cg, "time_pair", lambda f, g, repeat: next(rounds))
     cost = cg.reverse_mode_cost([3, 4], depth=1, batch=2, repeat=3)
     np.testing.assert_array_equal(cost.forward_time, [1.0, 2.0])

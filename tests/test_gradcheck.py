@@ -16,7 +16,6 @@ def rff_problem(n=40, p=12, seed=0):
     return Phi, rng.standard_normal(n), rng.standard_normal(p)
 
 
-
 def test_numerical_gradient_batched_equals_loop_on_a_matrix_argument():
     A = np.random.default_rng(6).normal(size=(3, 4))
 

@@ -139,3 +139,34 @@ def test_wrong_kinds_raise_type_errors():
         rr.least_squares(np.array([["a"]]), np.ones(1))
     with pytest.raises(ValueError, match="n must be an integer >= 2 and <= "):
         rr.line_with_outliers(rr.MAX_POINTS + 1)
+
+
+def test_robustness_fields_against_direct_fits():
+    """Oracle: numpy's lstsq and the brute-force L1 line (every pair of points), on the same data sets."""
+    fractions, seeds = np.array([0.0, 0.2]), np.array([3, 4, 5])
+    result = rr.robustness(fractions, seeds, n=20)
+    np.testing.assert_array_equal(result.fractions, fractions)
+    np.testing.assert_array_equal(result.seeds, seeds)
+    assert result.error_ls.shape == result.error_l1.shape == (2, 3)
+    for f, fraction in enumerate(fractions):
+        for s, seed in enumerate(seeds):
+            data = rr.line_with_outliers(20, fraction, rng=int(seed))
+            w_ls = np.linalg.lstsq(data.X, data.y, rcond=None)[0]
+            np.testing.assert_allclose(result.error_ls[f, s], np.linalg.norm(w_ls - data.w_true), rtol=1e-10)
+            best, best_w = np.inf, None
+            for i, j in combinations(range(20), 2):
+                w = np.linalg.solve(data.X[[i, j]], data.y[[i, j]])
+                loss = np.mean(np.abs(data.X @ w - data.y))
+                if loss < best - 1e-12:
+                    best, best_w = loss, w
+            np.testing.assert_allclose(result.error_l1[f, s], np.linalg.norm(best_w - data.w_true), rtol=1e-6)
+    assert not np.allclose(result.error_ls[1], result.error_ls[1, 0])  # the seeds give different data sets
+
+
+def test_robustness_bad_inputs():
+    with pytest.raises(ValueError, match="fractions"):
+        rr.robustness([0.5, 1.0], [0])
+    with pytest.raises(ValueError, match="seeds"):
+        rr.robustness([0.5], [-1])
+    with pytest.raises(ValueError, match="limit"):
+        rr.robustness(np.zeros(200), np.arange(100))
