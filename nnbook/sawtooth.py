@@ -336,7 +336,7 @@ def growth_exponent(depths: Sequence[int], counts: np.ndarray) -> float:
 
     Examples
     --------
-    >>> growth_exponent([4, 5, 6], np.array([[16, 32, 64], [16, 32, 64]]))
+    >>> round(growth_exponent([4, 5, 6], np.array([[16, 32, 64], [16, 32, 64]])), 12)
     1.0
     """
     depths = np.asarray(depths, dtype=float)
