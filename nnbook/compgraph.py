@@ -115,7 +115,10 @@ def build_graph(nodes: Sequence[tuple[str, str, Sequence[str]]], input_name: str
         if op not in OPS:
             raise ValueError(f"nodes: unknown op {op!r} for {name!r}; known: {sorted(OPS)}")
         if len(inputs) != OPS[op][0] or not set(inputs) <= known:
-            raise ValueError(f"nodes: {name!r} = {op} needs {OPS[op][0]} earlier-defined inputs, got {inputs}")
+            raise ValueError(
+                f"nodes: {name!r} = {op} needs {OPS[op][0]} inputs defined earlier (or the input, "
+                f"input_name={input_name!r}), got {inputs}"
+            )
         built.append(Node(name, op, inputs))
         known.add(name)
     return Graph(tuple(built))

@@ -195,5 +195,5 @@ def _values(result: object, shape: tuple[int, ...]) -> np.ndarray:
         raise ValueError(f"f must return {want}, got dtype {values.dtype} and shape {values.shape}")
     values = values.astype(np.float64)
     if not np.all(np.isfinite(values)):
-        raise ValueError("f must return finite values at the points of the finite differences")
+        raise ValueError("f must return finite values at the points x +- eps e_k of the finite differences")
     return values

@@ -105,7 +105,8 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     Parameters
     ----------
     z : ndarray, shape (..., m, ...)
-        Finite logits; float32 stays float32, other dtypes become float64.
+        Finite logits of ``m >= 2`` classes; float32 stays float32, other
+        dtypes become float64.
     axis : int
         The axis of the ``m`` classes.
 
@@ -346,8 +347,8 @@ def _real(x: object, name: str, **kwargs) -> np.ndarray:
 def _check_logits(z: object, axis: object) -> tuple[np.ndarray, int]:
     z = _real(z, "z", ndim=tuple(range(1, 33)))
     axis = v.check_int(axis, "axis", min_value=-z.ndim, max_value=z.ndim - 1)
-    if z.shape[axis] == 0:
-        raise ValueError(f"z must have at least one entry along axis {axis}, got shape {z.shape}")
+    if z.shape[axis] < 2:
+        raise ValueError(f"z must have at least 2 classes along axis {axis} (softmax of one is 1), got shape {z.shape}")
     return z, axis
 
 

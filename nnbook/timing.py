@@ -140,6 +140,7 @@ def compare(case: str, naive: Callable[[], object], fast: Callable[[], object], 
     """
     if not isinstance(case, str):
         raise TypeError(f"case must be a str, got {type(case).__name__}")
+    naive, fast = v.check_callable(naive, "naive"), v.check_callable(fast, "fast")
     t_naive = best_time(naive, repeat)
     t_fast = best_time(fast, repeat)
     ratio = t_naive / t_fast

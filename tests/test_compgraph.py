@@ -10,6 +10,21 @@ from nnbook import compgraph as cg
 
 X = np.linspace(-2.0, 1.0, 13)
 
+# Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
+# The inputs x may have any shape (each entry is differentiated independently), so their valid value is a scalar.
+VALID_CALLS = {
+    "build_graph": lambda: {"nodes": [("t1", "exp", ["x"])], "input_name": "x"},
+    "exp_sin_derivative": lambda: {"x": 0.5},
+    "sqrt_cos_derivative": lambda: {"x": 0.5},
+    "node_label": lambda: {"node": cg.Node("t1", "exp", ("x",))},
+    "backward_equations": lambda: {"graph": cg.exp_sin_graph()},
+    "forward": lambda: {"graph": cg.exp_sin_graph(), "x": 0.5},
+    "reverse_sweep": lambda: {"graph": cg.exp_sin_graph(), "x": 0.5},
+    "autograd_derivative": lambda: {"graph": cg.exp_sin_graph(), "x": 0.5},
+    "layout": lambda: {"graph": cg.sqrt_cos_graph()},
+    "reverse_mode_cost": lambda: {"widths": [4], "depth": 1, "batch": 2, "repeat": 1, "seed": 0, "threads": 1},
+}
+
 
 def exp_sin(x):
     return np.exp(np.exp(x) + np.exp(2 * x)) + np.sin(np.exp(x) + np.exp(2 * x))

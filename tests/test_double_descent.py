@@ -8,6 +8,21 @@ import pytest
 from nnbook import data, double_descent, rff
 
 
+def _tiny_split() -> data.Split:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3)) / 2
+    y = np.where(X[:, 0] > 0, 1.0, -1.0)
+    return data.Split(X[:20], y[:20], X[20:], y[20:])
+
+
+# Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
+VALID_CALLS = {
+    "sweep": lambda: {"split": _tiny_split(), "n_features": [2, 10, 15], "ridges": [0.0, 0.1], "n_draws": 2, "rng": 0},
+    "curve": lambda: {"result": double_descent.sweep(_tiny_split(), [2, 10, 15], n_draws=1, rng=0), "ridge": 0.0},
+    "threshold_grid": lambda: {"n_train": 20, "max_features": 30, "n_log": 5, "n_near": 3},
+}
+
+
 @pytest.fixture(scope="module")
 def split():
     return data.digits_curvy()

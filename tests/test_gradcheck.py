@@ -16,6 +16,22 @@ def rff_problem(n=40, p=12, seed=0):
     return Phi, rng.standard_normal(n), rng.standard_normal(p)
 
 
+# Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
+# The point x may have any shape, so its valid value is a scalar (extra dimensions are legitimate).
+VALID_CALLS = {
+    "relative_error": lambda: {"a": np.array([1.0, 2.0]), "b": np.array([1.0, 2.5])},
+    "numerical_gradient": lambda: {"f": np.sum, "x": 0.5, "eps": 1e-6, "batched": False, "central": True},
+    "check_gradient": lambda: {
+        "f": np.sum,
+        "grad": np.ones_like,
+        "x": 0.5,
+        "eps": 1e-6,
+        "rtol": 1e-6,
+        "batched": False,
+    },
+}
+
+
 def test_numerical_gradient_batched_equals_loop_on_a_matrix_argument():
     A = np.random.default_rng(6).normal(size=(3, 4))
 

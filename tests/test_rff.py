@@ -8,6 +8,24 @@ import pytest
 from nnbook import data, rff
 
 
+def _tiny_split() -> data.Split:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 3)) / 2
+    y = np.where(X[:, 0] > 0, 1.0, -1.0)
+    return data.Split(X[:8], y[:8], X[8:], y[8:])
+
+
+# Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
+VALID_CALLS = {
+    "sample_frequencies": lambda: {"n_inputs": 3, "n_features": 4, "rng": 0},
+    "fourier_features": lambda: {"X": np.ones((4, 3)), "V": np.ones((3, 2))},
+    "fit_min_norm": lambda: {"Phi": np.eye(3)[:, :2], "y": np.ones(3), "ridge": 0.1},
+    "gaussian_kernel": lambda: {"A": np.zeros((2, 3)), "B": np.ones((4, 3))},
+    "kernel_limit": lambda: {"split": _tiny_split()},
+    "smallest_singular_values": lambda: {"Phi": np.eye(4), "widths": [1, 3]},
+}
+
+
 def _problem(n: int, p: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     return rng.standard_normal((n, p)), rng.standard_normal(n)

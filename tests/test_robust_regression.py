@@ -10,6 +10,18 @@ import pytest
 from nnbook import gradients
 from nnbook import robust_regression as rr
 
+# Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
+_LINE = {"X": np.column_stack([np.ones(5), np.arange(5.0)]), "y": np.array([0.0, 1.0, 1.5, 3.2, 4.0])}
+VALID_CALLS = {
+    "line_with_outliers": lambda: {"n": 20, "outlier_fraction": 0.1, "noise": 0.5, "outlier_shift": 20.0, "rng": 0},
+    "l1_loss": lambda: {"w": np.zeros(2), **_LINE},
+    "l1_subgradient": lambda: {"w": np.zeros(2), **_LINE},
+    "least_squares": lambda: dict(_LINE),
+    "l1_regression_lp": lambda: dict(_LINE),
+    "l1_subgradient_descent": lambda: {**_LINE, "steps": 20, "lr": 0.5, "w0": np.zeros(2)},
+    "robustness": lambda: {"fractions": np.array([0.0, 0.2]), "seeds": np.array([0, 1]), "n": 20},
+}
+
 
 def brute_force_l1_line(X, y):
     """Some L1-optimal line passes through two data points: try every pair."""

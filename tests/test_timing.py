@@ -7,6 +7,13 @@ import pytest
 
 from nnbook import timing
 
+# Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
+VALID_CALLS = {
+    "best_time": lambda: {"func": tuple, "repeat": 2, "min_time": 1e-3},
+    "time_pair": lambda: {"f": tuple, "g": list, "repeat": 2, "min_time": 1e-3},
+    "compare": lambda: {"case": "tuple vs list", "naive": tuple, "fast": list, "repeat": 1},
+}
+
 
 class FakeClock:
     """A clock that only moves when a timed function says it took some time."""
