@@ -6,7 +6,7 @@ Every gradient in this chapter was derived by hand and could hide a slip: a
 sign, a missing factor, a stray derivative. The habit that catches them is
 the *gradient check*: compare the gradient with finite differences of the
 loss at a random point. We measure how accurate finite differences are as a
-function of the step, then use :func:`nnbook.gradients.check_gradient` to
+function of the step, then use :func:`nnbook.gradcheck.check_gradient` to
 catch typical bugs in the gradient of the logistic unit.
 """
 

@@ -102,6 +102,7 @@ with book.numbers():
     book.record("gradients/l1_err_l1", err_l1, fmt="{:.2f}", label="L1 error")
     book.record("gradients/l1_ratio_example", err_ls / err_l1, fmt="{:.0f}", label="ratio on the example")
     book.record("gradients/l1_subgradient_steps", steps, fmt="{:d}", label="subgradient steps")
+    book.record("gradients/l1_fraction_40", fractions[at_40], fmt="{:.0%}", label="fraction for the averages")
     book.record("gradients/l1_err_ls_40", robust.error_ls[at_40].mean(), fmt="{:.2f}", label="LS error at 40%")
     book.record("gradients/l1_err_l1_40", robust.error_l1[at_40].mean(), fmt="{:.2f}", label="L1 error at 40%")
     book.claim(

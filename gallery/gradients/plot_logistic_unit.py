@@ -31,7 +31,7 @@ the digits task with it.
 import numpy as np
 import torch
 
-from nnbook import book, data, gradients, plotting
+from nnbook import book, data, gradcheck, gradients, plotting
 
 z = np.linspace(-10, 10, 801)
 sig, dsig = gradients.sigmoid(z), gradients.sigmoid_derivative(z)
@@ -118,7 +118,7 @@ y = (split.y_train + 1) / 2
 w = np.random.default_rng(6).normal(0.0, 1.0, X.shape[1])
 w_t = torch.tensor(w, requires_grad=True)
 torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(X) @ w_t, torch.tensor(y)).backward()
-rel_logistic = gradients.relative_error(gradients.logistic_loss_gradient(w, X, y), w_t.grad.numpy())
+rel_logistic = gradcheck.relative_error(gradients.logistic_loss_gradient(w, X, y), w_t.grad.numpy())
 
 # %%
 # Training the unit with it

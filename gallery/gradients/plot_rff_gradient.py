@@ -21,7 +21,7 @@ single precision.
 import numpy as np
 import torch
 
-from nnbook import book, data, gradients, plotting, rff
+from nnbook import book, data, gradcheck, gradients, plotting, rff
 
 split = data.digits_curvy()
 Phi = rff.fourier_features(split.X_train, rff.sample_frequencies(split.X_train.shape[1], 200, rng=0))
@@ -43,8 +43,8 @@ for dtype, torch_dtype in ((np.float64, torch.float64), (np.float32, torch.float
     g_autograd[dtype] = a_t.grad.numpy()
     g_analytic[dtype] = gradients.rff_loss_gradient(Phi.astype(dtype), y.astype(dtype), a.astype(dtype))
 
-rel64 = gradients.relative_error(g_analytic[np.float64], g_autograd[np.float64])
-rel32 = gradients.relative_error(g_analytic[np.float32], g_autograd[np.float32])
+rel64 = gradcheck.relative_error(g_analytic[np.float64], g_autograd[np.float64])
+rel32 = gradcheck.relative_error(g_analytic[np.float32], g_autograd[np.float32])
 
 # %%
 # Entry by entry
@@ -86,10 +86,10 @@ ax_err.legend(loc="center right")
 # The numbers, checked
 # --------------------
 # The relative difference is the largest entry-wise difference divided by the
-# largest entry. A finite-difference check (:func:`nnbook.gradients.check_gradient`,
-# all 800 evaluations of the loss in one vectorised call) confirms the formula
+# largest entry. A finite-difference check (:func:`nnbook.gradcheck.check_gradient`,
+# all :math:`2p` evaluations of the loss in one vectorised call) confirms the formula
 # independently of PyTorch.
-check = gradients.check_gradient(
+check = gradcheck.check_gradient(
     lambda A: np.mean((A @ Phi.T - y) ** 2, axis=-1),
     lambda v: gradients.rff_loss_gradient(Phi, y, v),
     a,

@@ -137,7 +137,7 @@ with book.numbers():
         "every Jacobian in the batch is exactly symmetric (the formula multiplies the same two numbers)",
         value=np.abs(J_batch - np.swapaxes(J_batch, 1, 2)).max(),
         at_most=0,
-        fmt="{:.0e}",
+        fmt="{:g}",
     )
     book.check(
         "gradients/softmax_shift_invariant",
