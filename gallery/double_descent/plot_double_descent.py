@@ -64,7 +64,8 @@ for ax in axes:
     plotting.mark_vertical(ax, 1.0)
     ax.set(xscale="log", xlabel="parameters per training point 2N/n")
 axes[0].set(yscale="log", ylabel="test MSE", title="The whole curve (log scale)")
-axes[1].set(ylim=(0, 1.2), title="Below 1.2 (linear scale): the U, then the descent")
+top = 1.2  # the linear panel's vertical range: wide enough for the smallest models, the U and the descent
+axes[1].set(ylim=(0, top), title=f"Below {top} (linear scale): the U, then the descent")
 axes[1].legend(loc="upper left", fontsize=8)
 
 # %%
@@ -141,6 +142,7 @@ with book.numbers():
     )
     book.record("double_descent/norm_final", ridgeless.coef_norm[last], fmt="{:.1f}", label="coefficient norm, largest")
     book.record("double_descent/train_floor", floor, fmt="{:.0e}", label="training-error floor of figure 2")
+    book.record("double_descent/linear_top", top, fmt="{:.1f}", label="top of the linear panel of figure 1")
     book.claim(
         "double_descent/peak_over_best_under",
         "at the threshold the ridgeless test MSE is more than 100 times that of the best small model",
