@@ -66,6 +66,8 @@ def test_regions_of_two_axis_lines_are_quadrants():
     grid = regions.regions_on_grid(net, -1.0, 1.0, resolution=20)
     assert grid.num_regions == 4
     assert grid.labels.shape == (20, 20)
+    np.testing.assert_array_equal(grid.xs, np.linspace(-1.0, 1.0, 20))
+    assert sorted(np.unique(grid.labels).tolist()) == [0, 1, 2, 3]
     # row index is the second coordinate: bottom-left and top-right quadrants differ
     assert grid.labels[0, 0] != grid.labels[-1, -1] and grid.labels[0, -1] != grid.labels[-1, 0]
 

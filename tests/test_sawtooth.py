@@ -228,6 +228,7 @@ def test_pieces_vs_depth_exact_doubles_and_is_reproducible():
     np.testing.assert_array_equal(pieces.count, np.tile(2 ** np.arange(9), (2, 1)))
     np.testing.assert_array_equal(pieces.wide, pieces.count)  # equal pieces, none a sliver
     np.testing.assert_array_equal(pieces.depths, np.arange(9))
+    assert pieces.min_width_fraction == 0.25
     a = sawtooth.pieces_vs_depth([2, 4, 6], "noisy", seeds=[0, 1, 2], noise_level=0.5)
     b = sawtooth.pieces_vs_depth([2, 4, 6], "noisy", seeds=[0, 1, 2], noise_level=0.5)
     np.testing.assert_array_equal(a.count, b.count)
