@@ -71,7 +71,7 @@ def box(x: np.ndarray, height: float, width: float, start: float = 0.0, ramp: fl
     --------
     >>> box(np.array([-0.5, 0.0, 0.5, 1.0]), height=2.0, width=1.0).tolist()
     [0.0, 2.0, 2.0, 0.0]
-    >>> box(np.array([0.0, 0.05, 0.5, 1.05]), 2.0, 1.0, ramp=0.1).tolist()
+    >>> np.round(box(np.array([0.0, 0.05, 0.5, 1.05]), 2.0, 1.0, ramp=0.1), 12).tolist()
     [0.0, 1.0, 2.0, 1.0]
     """
     x = v.check_array(x, "x", ndim=None, min_rows=0)

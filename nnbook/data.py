@@ -144,6 +144,7 @@ def load_idx(path: str | Path, max_bytes: int = 2**31) -> np.ndarray:
 MNIST_KINDS = {"digits": "MNIST", "fashion": "FashionMNIST"}  # kind -> torchvision's folder name
 DATA_ENV = "NNBOOK_DATA"
 BUNDLED_TEST = 1000  # test images in the split of the bundled 5000
+MAX_POINTS = 10**7  # largest synthetic data set
 
 
 def _idx_pair(folder: Path, prefix: str) -> tuple[Path, Path] | None:
@@ -205,7 +206,7 @@ def load_mnist(directory: str | Path | None = None, kind: str = "digits", *, see
     ((4000, 784), (1000, 784), [100, 100, 100])
     """
     v.check_choice(kind, "kind", tuple(MNIST_KINDS))
-    seed = v.check_seed(seed)
+    seed = v.check_int(seed, "seed", min_value=0, max_value=2**32 - 1)
     if directory is None:
         directory = os.environ.get(DATA_ENV) or None
     if directory is None:
@@ -233,7 +234,7 @@ def load_mnist(directory: str | Path | None = None, kind: str = "digits", *, see
     )
 
 
-def tensor_dataset(X: object, y: object):
+def tensor_dataset(X: np.ndarray, y: np.ndarray):
     """A torch :class:`~torch.utils.data.TensorDataset` view of ``(X, y)``: float32 images, int64 labels.
 
     Examples
@@ -265,7 +266,7 @@ def spirals(
     n_per_class : int
         Points per class (``>= 1``).
     n_classes : int
-        Number of arms (``>= 2``).
+        Number of arms (``>= 2``); at most ``MAX_POINTS`` points in all.
     noise : float
         Standard deviation of the angular jitter (``>= 0``).
     rng : Generator, int or None
@@ -282,13 +283,10 @@ def spirals(
     >>> X.shape, np.bincount(y).tolist()
     ((150, 2), [50, 50, 50])
     """
-    if not isinstance(n_per_class, int) or n_per_class < 1:
-        raise ValueError(f"n_per_class must be a positive int, got {n_per_class!r}")
-    if not isinstance(n_classes, int) or n_classes < 2:
-        raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be finite and >= 0, got {noise!r}")
-    rng = np.random.default_rng(rng)
+    n_per_class = v.check_int(n_per_class, "n_per_class", min_value=1, max_value=MAX_POINTS)
+    n_classes = v.check_int(n_classes, "n_classes", min_value=2, max_value=MAX_POINTS // n_per_class)
+    noise = v.check_real(noise, "noise", min_value=0)
+    rng = v.check_rng(rng)
     radius = np.tile(np.linspace(0.05, 1.0, n_per_class), n_classes)
     label = np.repeat(np.arange(n_classes), n_per_class)
     angle = 2 * np.pi * label / n_classes + 4.0 * radius + noise * rng.standard_normal(radius.shape)

@@ -74,6 +74,11 @@ def new_figure(
     return fig, axes
 
 
+def _optional_str(value: object, name: str) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a str or None, got {type(value).__name__}")
+
+
 NON_INTERACTIVE = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 
 
@@ -130,10 +135,13 @@ def band(
     quantiles : (float, float)
         Lower and upper quantile of the shaded band.
     """
-    x = np.asarray(x)
-    samples = np.asarray(samples, dtype=float)
-    if samples.ndim != 2 or samples.shape[1] != x.shape[0]:
-        raise ValueError(f"samples must have shape (repeats, {x.shape[0]}), got {samples.shape}")
+    x = _v.check_array(x, "x", ndim=1)
+    samples = _v.check_array(samples, "samples", shape=(None, x.shape[0]))
+    _optional_str(label, "label")
+    _optional_str(color, "color")
+    q = _v.check_array(quantiles, "quantiles", shape=(2,))
+    for value in q:
+        _v.check_real(value, "quantiles", min_value=0, max_value=1)
     (line,) = ax.plot(x, samples.mean(axis=0), label=label, color=color, lw=1.6)
     lo, hi = np.quantile(samples, quantiles, axis=0)
     ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
@@ -141,6 +149,8 @@ def band(
 
 def mark_vertical(ax: Axes, x: float, text: str | None = None, **kwargs) -> None:
     """A dashed vertical marker at ``x`` with an optional label near the top."""
+    x = _v.check_real(x, "x")
+    _optional_str(text, "text")
     ax.axvline(x, color=kwargs.pop("color", "0.4"), ls="--", lw=1, **kwargs)
     if text:
         ax.annotate(
@@ -156,9 +166,11 @@ def mark_vertical(ax: Axes, x: float, text: str | None = None, **kwargs) -> None
 
 def heatmap(ax: Axes, values: np.ndarray, labels: Sequence[str] | None = None, cmap: str = "RdBu_r"):
     """Show a matrix with a symmetric colour scale; returns the image for a colour bar."""
-    values = np.asarray(values, dtype=float)
-    if values.ndim != 2:
-        raise ValueError(f"values must be 2-D, got shape {values.shape}")
+    values = _v.check_array(values, "values", ndim=2)
+    if not isinstance(cmap, str):
+        raise TypeError(f"cmap must be the name of a colour map (a str), got {type(cmap).__name__}")
+    if labels is not None and (isinstance(labels, str) or len(labels) != values.shape[1]):
+        raise ValueError(f"labels must be a sequence of {values.shape[1]} names, got {labels!r}")
     vmax = float(np.abs(values).max()) or 1.0
     image = ax.imshow(values, cmap=cmap, vmin=-vmax, vmax=vmax)
     if labels is not None:

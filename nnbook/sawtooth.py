@@ -408,7 +408,7 @@ def growth_exponent(depths: Sequence[int], counts: np.ndarray) -> float:
 
     Examples
     --------
-    >>> growth_exponent([4, 5, 6], np.array([[16, 32, 64], [16, 32, 64]]))
+    >>> round(growth_exponent([4, 5, 6], np.array([[16, 32, 64], [16, 32, 64]])), 12)
     1.0
     """
     depths = v.check_array(depths, "depths", ndim=1, min_rows=2)

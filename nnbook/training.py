@@ -181,7 +181,7 @@ def _evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss: str, dev
     return total / X.shape[0], correct / X.shape[0]
 
 
-def evaluate(model: nn.Module, X: object, y: object, loss: str = "cross_entropy") -> tuple[float, float | None]:
+def evaluate(model: nn.Module, X: np.ndarray, y: np.ndarray, loss: str = "cross_entropy") -> tuple[float, float | None]:
     """Mean loss and accuracy (``None`` for ``"mse"``) of ``model`` on ``(X, y)``, in eval mode, without gradients.
 
     Examples
@@ -197,6 +197,7 @@ def evaluate(model: nn.Module, X: object, y: object, loss: str = "cross_entropy"
     dtype = _param_dtype(model)
     Xt, yt = _as_tensors((X, y), "data", loss, dtype)
     device = _model_device(model)
+    _check_fits(model, Xt, "X", device)
     was_training = model.training
     model.eval()
     try:
@@ -207,12 +208,13 @@ def evaluate(model: nn.Module, X: object, y: object, loss: str = "cross_entropy"
 
 
 @torch.no_grad()
-def predict(model: nn.Module, X: object) -> np.ndarray:
+def predict(model: nn.Module, X: np.ndarray) -> np.ndarray:
     """The model's outputs on ``X`` (eval mode, batched, no gradients) as a numpy array."""
     v.check_module(model)
     dtype = _param_dtype(model)
     Xt = X if isinstance(X, torch.Tensor) else torch.as_tensor(v.check_array(X, "X", ndim=(2, 3, 4)))
     device = _model_device(model)
+    _check_fits(model, Xt.to(dtype), "X", device)
     was_training = model.training
     model.eval()
     try:
@@ -222,6 +224,19 @@ def predict(model: nn.Module, X: object) -> np.ndarray:
     finally:
         model.train(was_training)
     return torch.cat(outs).numpy()
+
+
+@torch.no_grad()
+def _check_fits(model: nn.Module, X: torch.Tensor, name: str, device: str) -> None:
+    """Run the model on one example (eval mode): inputs of the wrong shape fail here with a named error."""
+    was_training = model.training
+    model.eval()
+    try:
+        model(X[:1].to(device))
+    except RuntimeError as err:
+        raise ValueError(f"{name} of shape {tuple(X.shape)} does not fit the model: {err}") from None
+    finally:
+        model.train(was_training)
 
 
 def _param_dtype(model: nn.Module) -> torch.dtype:
@@ -310,6 +325,8 @@ def train(
     device = config.device or default_device()
     home = _model_device(model)
     model.to(device)
+    for name, (Xs, _) in sets.items():
+        _check_fits(model, Xs, f"{name}[0] (X)", device)
     X, y = sets["train"]
     n = X.shape[0]
     batch = n if config.batch_size is None else min(config.batch_size, n)

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nnbook import book
+
+# Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
+VALID_CALLS = {
+    "record": lambda: {"name": "demo/x", "value": 1.0},
+    "claim": lambda: {"name": "demo/c", "text": "a claim", "value": 1.0, "at_least": -1e301},
+    "check": lambda: {"name": "demo/c", "text": "a check", "value": 1.0, "at_least": -1e301},
+    "save_table": lambda: {"name": "demo/t", "rows": [{"a": 1}]},
+    "load": lambda: {"folder": Path("."), "name": "demo/x", "kind": "value"},
+    "result_path": lambda: {"folder": Path("."), "name": "demo/x", "kind": "value.json"},
+    "all_claims": lambda: {"folder": Path(".")},
+}
 
 
 @pytest.fixture

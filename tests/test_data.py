@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import gzip
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nnbook import data
+
+
+# Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
+def _idx_file() -> dict:
+    _write_idx(Path("valid.idx"), np.zeros((2, 3), np.uint8))
+    return {"path": "valid.idx"}
+
+
+VALID_CALLS = {
+    "load_idx": _idx_file,
+    "tensor_dataset": lambda: {"X": np.zeros((3, 1, 4, 4)), "y": np.arange(3)},
+}
 
 
 def _write_idx(path, array: np.ndarray, code: int = 0x08, compress: bool = False) -> None:

@@ -7,6 +7,14 @@ import pytest
 
 from nnbook import plotting
 
+# Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
+VALID_CALLS = {
+    "band": lambda: {"ax": plotting.new_figure()[1], "x": np.arange(3.0), "samples": np.ones((2, 3))},
+    "mark_vertical": lambda: {"ax": plotting.new_figure()[1], "x": 0.5},
+    "heatmap": lambda: {"ax": plotting.new_figure()[1], "values": np.eye(2)},
+    "close": lambda: {"fig": plotting.new_figure()[0]},
+}
+
 
 def test_band_draws_mean_and_quantiles():
     fig, ax = plotting.new_figure()

@@ -13,6 +13,15 @@ import nnbook
 from nnbook.data import spirals
 from nnbook.training import History, TrainConfig, evaluate, predict, train
 
+# Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
+_X = np.random.default_rng(0).standard_normal((8, 2))
+_Y = np.arange(8) % 3
+VALID_CALLS = {
+    "evaluate": lambda: {"model": nn.Linear(2, 3), "X": _X, "y": _Y},
+    "predict": lambda: {"model": nn.Linear(2, 3), "X": _X},
+    "train": lambda: {"model": nn.Linear(2, 3), "config": TrainConfig(epochs=1, device="cpu"), "train": (_X, _Y)},
+}
+
 
 def make_net(seed: int = 0, batch_norm: bool = False) -> nn.Sequential:
     torch.manual_seed(seed)

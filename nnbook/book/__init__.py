@@ -125,7 +125,7 @@ def record(name: str, value: float, fmt: str = "{:.3g}", *, label: str | None = 
 def _bound(between, at_least, at_most) -> tuple[str, float | None, float | None]:
     given = [b is not None for b in (between, at_least, at_most)]
     if sum(given) != 1:
-        raise TypeError("give exactly one bound: between=(lo, hi), at_least=x or at_most=x")
+        raise TypeError("give exactly one bound of between=(lo, hi), at_least=x and at_most=x")
     if between is not None:
         if isinstance(between, str) or not isinstance(between, Sequence) or len(between) != 2:
             raise TypeError(f"between must be a pair (lo, hi), got {between!r}")
@@ -337,17 +337,21 @@ def save_table(
 
 def load(folder: Path, name: str, kind: str) -> dict | None:
     """Read a recorded ``kind`` (``"value"`` or ``"claim"``) from ``folder``."""
-    return store.read_json(folder, name, kind)
+    _check_name(name)
+    _check_choice(kind, "kind", store.KINDS)
+    return store.read_json(_check_folder(folder), name, kind)
 
 
 def result_path(folder: Path, name: str, kind: str) -> Path:
     """Path of the file for ``name``; ``kind`` is ``value.json``, ``claim.json`` or ``csv``."""
-    return store.path_of(folder, name, kind)
+    _check_name(name)
+    _check_choice(kind, "kind", ("value.json", "claim.json", "csv"))
+    return store.path_of(_check_folder(folder), name, kind)
 
 
 def all_claims(folder: Path) -> list[dict]:
     """Every claim and check recorded in ``folder``, sorted by name."""
-    return store.all_of_kind(folder, "claim")
+    return store.all_of_kind(_check_folder(folder), "claim")
 
 
 def _check_name(name: object) -> None:
@@ -355,6 +359,18 @@ def _check_name(name: object) -> None:
         raise TypeError(f"name must be a str, got {type(name).__name__}")
     if not _NAME.match(name):
         raise ValueError(f"name must look like 'chapter/key' (lower-case, digits, '_'), got {name!r}")
+
+
+def _check_choice(value: object, arg: str, choices: tuple[str, ...]) -> None:
+    from nnbook._validation import check_choice
+
+    check_choice(value, arg, choices)
+
+
+def _check_folder(folder: object) -> Path:
+    if not isinstance(folder, str | Path):
+        raise TypeError(f"folder must be a str or Path, got {type(folder).__name__}")
+    return Path(folder)
 
 
 def _check_text(text: object, arg: str, optional: bool = False) -> str:
