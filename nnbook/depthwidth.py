@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from nnbook import _validation as v
-from nnbook.regions import boundary_density, regions_on_grid
+from nnbook.regions import MAX_RESOLUTION, boundary_density, near_data, regions_on_grid
 from nnbook.seedstack import SeedStack
 from nnbook.training import History, TrainConfig, evaluate, train
 
@@ -43,6 +43,7 @@ HE_BIAS_STD = 1e-3  # standard deviation of the biases under "he": variance 1e-6
 MAX_DEPTH = 1000
 MAX_WIDTH = 100_000
 MAX_PARAMETERS = 10**7  # parameters of one network
+DataSets = Sequence[tuple[np.ndarray, np.ndarray]]  # one (X, y) pair per seed
 STACK_CLASSES = 128  # fit_seeds stacks as many seeds as keep the joint output this narrow (it costs time per step)
 
 
@@ -91,7 +92,7 @@ def mlp(
     Parameters
     ----------
     n_inputs, n_outputs : int
-        Input and output dimensions (``>= 1``).
+        Input and output dimensions, in ``[1, MAX_WIDTH]``.
     depth : int
         Hidden layers, in ``[1, MAX_DEPTH]``.
     width : int
@@ -120,14 +121,14 @@ def mlp(
     >>> len(mlp(2, 3, 4, 3, seed=0, batch_norm=True))
     10
     """
-    v.check_int(n_inputs, "n_inputs", min_value=1)
+    v.check_int(n_inputs, "n_inputs", min_value=1, max_value=MAX_WIDTH)
     v.check_int(depth, "depth", min_value=1, max_value=MAX_DEPTH)
     v.check_int(width, "width", min_value=1, max_value=MAX_WIDTH)
-    v.check_int(n_outputs, "n_outputs", min_value=1)
+    v.check_int(n_outputs, "n_outputs", min_value=1, max_value=MAX_WIDTH)
     seed = v.check_seed(seed)
     init = v.check_choice(init, "init", INITS)
     size = n_parameters(n_inputs, depth, width, n_outputs, batch_norm)
-    v.check_work(size, "depth and width", MAX_PARAMETERS, "parameters")
+    v.check_work(size, "n_inputs, depth, width and n_outputs", MAX_PARAMETERS, "parameters")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         layers: list[nn.Module] = []
@@ -217,8 +218,8 @@ class SeedFits:
 
 
 def fit_seeds(
-    train_sets: Sequence[tuple[np.ndarray, np.ndarray]],
-    test_sets: Sequence[tuple[np.ndarray, np.ndarray]],
+    train_sets: DataSets,
+    test_sets: DataSets,
     depth: int,
     width: int,
     config: TrainConfig,
@@ -276,10 +277,25 @@ def fit_seeds(
     for X, y in pairs:
         v.check_same_length(X=X, y=y)
     v.check_same_length(**{f"train_sets[{i}]": pairs[i][0] for i in range(len(seeds))})
+    if min(y.min() for _, y in pairs) < 0:
+        raise ValueError("the labels y of train_sets and test_sets must be >= 0")
     n_classes = int(max(y.max() for _, y in pairs)) + 1
-    members = [mlp(2, depth, width, n_classes, s, init=init, batch_norm=batch_norm) for s in seeds]
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    lo, hi = v.check_real(lo, "lo"), v.check_real(hi, "hi")
+    if not hi > lo:
+        raise ValueError(f"hi must be greater than lo, got lo={lo}, hi={hi}")
+    v.check_int(resolution, "resolution", min_value=2, max_value=MAX_RESOLUTION)
     if near_radius is not None:
         near_radius = v.check_real(near_radius, "near_radius", min_value=0, min_inclusive=False)
+        for i in range(len(seeds)):
+            near = near_data(np.linspace(lo, hi, resolution), pairs[i][0], near_radius)
+            if near.all() or not near.any():
+                raise ValueError(
+                    f"near_radius {near_radius} puts {'every' if near.all() else 'no'} point of the grid on "
+                    f"[lo, hi]^2 = [{lo}, {hi}]^2 near the training points of train_sets[{i}]"
+                )
+    members = [mlp(2, depth, width, n_classes, s, init=init, batch_norm=batch_norm) for s in seeds]
 
     def grids(nets: Sequence[nn.Sequential]) -> tuple[np.ndarray, np.ndarray | None]:
         seen = [regions_on_grid(fold_batchnorm(m.eval()), lo, hi, resolution) for m in nets]
@@ -377,7 +393,7 @@ def predict_grid(model: nn.Module, lo: float = -1.5, hi: float = 1.5, resolution
     lo, hi = v.check_real(lo, "lo"), v.check_real(hi, "hi")
     if not hi > lo:
         raise ValueError(f"hi must be greater than lo, got lo={lo}, hi={hi}")
-    resolution = v.check_int(resolution, "resolution", min_value=2, max_value=4000)
+    resolution = v.check_int(resolution, "resolution", min_value=2, max_value=MAX_RESOLUTION)
     xs = np.linspace(lo, hi, resolution)
     gx, gy = np.meshgrid(xs, xs)
     logits = predict(model, np.column_stack([gx.ravel(), gy.ravel()]))

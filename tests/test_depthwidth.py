@@ -16,6 +16,31 @@ from nnbook.regions import regions_on_grid
 from nnbook.training import TrainConfig
 
 
+def _tiny_sets():
+    return [spirals(8, 2, rng=s) for s in range(2)]
+
+
+# A valid call of every public function that needs arguments (used by the bad-input test of all callables).
+VALID_CALLS = {
+    "n_parameters": lambda: {"n_inputs": 2, "depth": 2, "width": 4, "n_outputs": 3, "batch_norm": True},
+    "width_for_parameters": lambda: {"n_inputs": 2, "depth": 1, "n_outputs": 3, "target": 100, "batch_norm": False},
+    "mlp": lambda: {"n_inputs": 2, "depth": 2, "width": 4, "n_outputs": 3, "seed": 0, "batch_norm": True},
+    "fold_batchnorm": lambda: {"model": depthwidth.mlp(2, 2, 4, 3, 0, batch_norm=True)},
+    "fit_seeds": lambda: {
+        "train_sets": _tiny_sets(),
+        "test_sets": _tiny_sets(),
+        "depth": 1,
+        "width": 4,
+        "config": TrainConfig(lr=0.01, epochs=1, batch_size=8, optimiser="adam", device="cpu"),
+        "seeds": [0, 1],
+        "resolution": 5,
+        "near_radius": 0.5,
+    },
+    "paired_difference": lambda: {"a": np.array([0.9, 0.8]), "b": np.array([0.7, 0.8])},
+    "predict_grid": lambda: {"model": depthwidth.mlp(2, 1, 4, 3, 0), "lo": -1.0, "hi": 1.0, "resolution": 5},
+}
+
+
 @pytest.fixture(scope="module")
 def seed_sets():
     return [spirals(30, 3, noise=0.2, rng=s) for s in range(6)]
@@ -217,3 +242,12 @@ def test_predict_grid_orientation():
         depthwidth.predict_grid(net, resolution=1)
     with pytest.raises(ValueError, match="hi"):
         depthwidth.predict_grid(net, 1.0, 0.0)
+
+
+def test_fit_seeds_refuses_a_radius_that_separates_nothing(seed_sets):
+    with pytest.raises(ValueError, match="near_radius"):
+        depthwidth.fit_seeds(seed_sets[:2], seed_sets[:2], 1, 4, config(), near_radius=100.0)
+    with pytest.raises(ValueError, match="hi"):
+        depthwidth.fit_seeds(seed_sets[:2], seed_sets[:2], 1, 4, config(), lo=1.0, hi=0.0)
+    with pytest.raises(TypeError, match="config"):
+        depthwidth.fit_seeds(seed_sets[:2], seed_sets[:2], 1, 4, {"lr": 0.1})

@@ -13,6 +13,9 @@ from nnbook import depthwidth, seedstack
 from nnbook.data import spirals
 from nnbook.training import TrainConfig, train
 
+# A valid call of every public callable that needs arguments (used by the bad-input test of all callables).
+VALID_CALLS = {"SeedStack": lambda: {"members": [depthwidth.mlp(2, 1, 3, 2, s) for s in range(2)]}}
+
 
 @pytest.fixture(scope="module")
 def seed_sets():
