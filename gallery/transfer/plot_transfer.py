@@ -116,7 +116,7 @@ ax_acc.legend(fontsize=8)
 for method, color in (("scratch", "C0"), ("finetune", "C2")):
     moved = np.array([table.feature_change[table.select(method, lr)] for lr in LRS]).T
     plotting.band(ax_move, lrs, moved, label=method, color=color, quantiles=(0.0, 1.0))
-ax_move.plot(lrs, 30 * lrs / transfer.rms_weight(pretrained.features), "k:", lw=1, label="30 lr / rms weight")
+ax_move.plot(lrs, 30 * lrs / resnet.rms_weight(pretrained.features), "k:", lw=1, label="30 lr / rms weight")
 ax_move.set(xscale="log", yscale="log", xlabel="peak learning rate", ylabel="relative change of the features")
 ax_move.legend(fontsize=8)
 
@@ -132,7 +132,7 @@ ax_move.legend(fontsize=8)
 BUDGETS = (20, 100, 1000)
 chosen = transfer.best_lrs(table, N_TABLE)
 curve = transfer.compare(pretrained, task, scratch=scratch, n_train=BUDGETS, seeds=SEEDS, lrs=chosen, steps=60)
-both = transfer.combine([curve, transfer.at_lrs(table, chosen)])
+both = transfer.combine([curve, table])  # the table adds the runs with 300 labels
 untrained = resnet.small_resnet(10, WIDTHS, seed=0)  # the pretrained network as it was before pretraining
 control = transfer.compare(
     untrained,
@@ -167,7 +167,7 @@ fig, axes = plotting.new_figure(2, 8, width=8.0, height=2.6)
 shown = {}  # the seed-0 run of the best and of the worst entry
 for row, score in zip(axes, (ranked[0], ranked[-1]), strict=True):
     run = shown[score.label] = np.flatnonzero(table.select(score.method, score.lr or None) & (table.seed == 0))[0]
-    for ax, i in zip(row, transfer.misclassified(table.predictions[run], task.y_test, 8), strict=False):
+    for ax, i in zip(row, np.flatnonzero(table.predictions[run] != task.y_test)[:8], strict=False):
         ax.imshow(task.X_test[i].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
         predicted = "curvy" if table.predictions[run, i] else "angular"
         ax.set_title(f"{task.digit_test[i]}: {predicted}?", fontsize=8)
@@ -201,7 +201,7 @@ for row, score in zip(axes, (ranked[0], ranked[-1]), strict=True):
 row = {int(n): i for i, n in enumerate(budgets)}
 small, large = row[min(BUDGETS)], row[max(BUDGETS)]
 mean_at = {(s.method, s.lr or None): s.mean for s in ranked}
-rms = transfer.rms_weight(pretrained.features)
+rms = resnet.rms_weight(pretrained.features)
 trained = np.isin(table.method, ("scratch", "finetune"))
 adam_ratio = table.feature_change[trained] / (30 * table.lr[trained] / rms)
 
@@ -227,7 +227,7 @@ with book.numbers():
     book.record("transfer/rms_weight", rms, fmt="{:.3f}")
     book.record(
         "transfer/head_parameters",
-        resnet.parameter_count(transfer.new_head(pretrained, 2, freeze_features=True, seed=0).head),
+        resnet.parameter_count(resnet.new_head(pretrained, 2, freeze_features=True, seed=0).head),
         fmt="{:d}",
     )
     book.check(
@@ -354,11 +354,11 @@ with book.numbers():
         at_least=0.02,
         fmt="{:.3f}",
     )
-    boosting_small = both.subset(both.select("boosting", n_train=min(BUDGETS)))
+    boosting_small = both.predictions[both.select("boosting", n_train=min(BUDGETS))]
     book.claim(
         "transfer/boosting_cannot_split",
         f"with {min(BUDGETS)} labels boosting predicts one class for every test image (every seed)",
-        value=max(len(np.unique(p)) for p in boosting_small.predictions),
+        value=max(len(np.unique(p)) for p in boosting_small),
         at_most=1,
         fmt="{:d}",
     )
