@@ -22,11 +22,13 @@ extensions = [
     "sphinx_copybutton",
     "sphinxcontrib.bibtex",
     "nnbook.book.sphinxext",
+    "nnbook.book.frontpage",
 ]
 
 # --- Sources -------------------------------------------------------------------------------------------------------
 # sphinx-gallery writes a notebook next to each example page; myst_nb would read those as sources too.
-exclude_patterns = ["_build", "auto_gallery/**/*.ipynb", "**.ipynb_checkpoints", "README.md"]
+# Exercises are included at the end of their chapter (nnbook.book.frontpage), not pages of their own.
+exclude_patterns = ["_build", "auto_gallery/**/*.ipynb", "**.ipynb_checkpoints", "README.md", "exercises/*"]
 templates_path = ["_templates"]
 numfig = True
 nitpicky = True
@@ -72,7 +74,7 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "ignore_pattern": rf"/({_skipped})/" if _skipped else r"__init__\.py",
     "subsection_order": [f"../gallery/{name}" for name in _all_chapters],
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "nnbook.book.frontpage.ExamplesInChapterOrder",  # the order the chapter uses them
     "doc_module": ("nnbook",),
     "backreferences_dir": "backreferences",
     "reference_url": {"nnbook": None},
@@ -105,5 +107,7 @@ bibtex_reference_style = "author_year"
 html_theme = "furo"
 html_title = "nnbook: deep neural networks, executed"
 html_static_path = ["_static"]
+html_js_files = ["nnbook.js"]
+html_search_scorer = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_static", "search_scorer.js")
 html_last_updated_fmt = None
 copybutton_exclude = ".linenos, .gp, .go"

@@ -191,12 +191,18 @@ class ClaimsList(SphinxDirective):
 class ChaptersToctree(SphinxDirective):
     """The book's table of contents: every chapter of ``nnbook_chapters``, in book order."""
 
-    option_spec: ClassVar[dict] = {"caption": directives.unchanged, "maxdepth": directives.nonnegative_int}
+    option_spec: ClassVar[dict] = {
+        "caption": directives.unchanged,
+        "maxdepth": directives.nonnegative_int,
+        "hidden": directives.flag,
+    }
 
     def run(self):
         from sphinx.directives.other import TocTree
 
         options = {"numbered": 1, "maxdepth": self.options.get("maxdepth", 2)}
+        if "hidden" in self.options:
+            options["hidden"] = None
         if "caption" in self.options:
             options["caption"] = self.options["caption"]
         content = [f"/{doc}" for doc in self.env.config.nnbook_chapters.values()]
