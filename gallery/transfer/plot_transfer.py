@@ -20,8 +20,8 @@ is trained here, in a few seconds each, so that the whole pipeline is visible.
 # stride-2 convolution to 16 channels, three residual blocks of torchvision
 # with 16, 32 and 32 channels (the last two at stride 2: 14x14, 7x7 and 4x4
 # maps), global average pooling to 32 features and a linear head. It trains
-# for three epochs with Adam (learning rate 0.003, decaying along a half
-# cosine, batches of 32).
+# for six epochs with Adam (learning rate 0.003, decaying along a half cosine,
+# batches of 32).
 import numpy as np
 
 from nnbook import book, data, plotting, resnet, training, transfer
@@ -102,8 +102,10 @@ for i, s in enumerate(ranked, start=1):
 # Left: the mean test accuracy of the three trained methods over the seeds
 # (the band spans the lowest to the highest seed), with the two scikit-learn
 # methods as horizontal lines. Right: how far training moved the feature
-# extractor, :math:`\|\theta - \theta_0\| / \|\theta_0\|`, for the two
-# methods that train it.
+# extractor, :math:`\|\vartheta - \vartheta_0\| / \|\vartheta_0\|`, for the
+# two methods that train it, with the scale :math:`30\,\eta / \mathrm{rms}(\vartheta_0)`
+# that Adam's steps allow (each weight moves by about the learning rate per
+# step, and the 60 half-cosine learning rates add up to about :math:`30\,\eta`).
 fig, (ax_acc, ax_move) = plotting.new_figure(1, 2, width=10.0, height=3.8)
 lrs = np.array(LRS)
 for method in transfer.TRAINED:
@@ -185,10 +187,15 @@ for row, score in zip(axes, (ranked[0], ranked[-1]), strict=True):
 # the grey channel, ImageNet's normalisation), and everything below the
 # pretraining runs unchanged::
 #
+#     import torch
 #     from torchvision.models import ResNet18_Weights, resnet18
 #
 #     pretrained = resnet.from_torchvision(resnet18(weights=ResNet18_Weights.DEFAULT))
-#     scratch = lambda seed: resnet.from_torchvision(resnet18(num_classes=2))
+#
+#     def scratch(seed):
+#         with torch.random.fork_rng():
+#             torch.manual_seed(seed)
+#             return resnet.from_torchvision(resnet18(num_classes=2))
 #
 # A ResNet-18 is far larger than the network here and works on 224x224
 # images, so on a CPU this is a much longer job.
