@@ -27,7 +27,8 @@ extensions = [
 
 # --- Sources -------------------------------------------------------------------------------------------------------
 # sphinx-gallery writes a notebook next to each example page; myst_nb would read those as sources too.
-exclude_patterns = ["_build", "auto_gallery/**/*.ipynb", "**.ipynb_checkpoints", "README.md"]
+# Exercises are included at the end of their chapter (nnbook.book.frontpage), not pages of their own.
+exclude_patterns = ["_build", "auto_gallery/**/*.ipynb", "**.ipynb_checkpoints", "README.md", "exercises/*"]
 templates_path = ["_templates"]
 numfig = True
 nitpicky = True

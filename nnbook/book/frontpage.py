@@ -4,6 +4,8 @@
   number and title, the thumbnail of the first example the chapter uses, the
   one-line summary and the prerequisites declared in the chapter's front matter
   (``summary:`` and ``prerequisites:``, a list of other chapters' gallery names);
+- each chapter ends with its exercises, kept in ``docs/exercises/<gallery>.md``
+  (solutions in closed dropdowns, their numbers quoted with the ``{value}`` role);
 - ``chapter-status`` says when, with which nnbook version and commit, a
   chapter's results were computed and how many of its claims hold; it is
   added at the end of every registered chapter automatically;
@@ -199,9 +201,14 @@ def _always_outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
 
 
 def _append_status(app: Sphinx, docname: str, source: list[str]) -> None:
-    """Every registered chapter ends with its status line."""
-    if docname in app.config.nnbook_chapters.values() and "chapter-status" not in source[0]:
-        source[0] = source[0].rstrip() + "\n\n```{chapter-status}\n```\n"
+    """Every registered chapter ends with its exercises (``docs/exercises/<gallery>.md``, if any) and its status."""
+    galleries = {doc: gallery for gallery, doc in app.config.nnbook_chapters.items()}
+    if docname not in galleries or "chapter-status" in source[0]:
+        return
+    exercises = Path(app.srcdir, "exercises", galleries[docname] + ".md")
+    depth = "../" * docname.count("/")
+    tail = f"\n\n```{{include}} {depth}exercises/{exercises.name}\n```\n" if exercises.is_file() else ""
+    source[0] = source[0].rstrip() + tail + "\n\n```{chapter-status}\n```\n"
 
 
 def setup(app: Sphinx) -> dict:
