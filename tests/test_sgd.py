@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnbook import gradients, sgd
+from nnbook import sgd
 from nnbook.training import TrainConfig, train
 
 _X = np.random.default_rng(0).standard_normal((12, 3))
@@ -156,17 +156,32 @@ def test_two_gaussians_layout_and_seed():
     assert not np.array_equal(X, sgd.two_gaussians(25, rng=4)[0])
 
 
-def test_full_batch_logistic_matches_the_gradients_module():
+def mean_cross_entropy(w, X, y):
+    p = 1 / (1 + np.exp(-X @ w))
+    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def test_full_batch_logistic_by_hand():
     w0 = np.array([0.1, -0.2, 0.3])
     run = sgd.logistic_sgd(_Xl, _yl, lr=0.5, n_epochs=3, w0=w0)
     w = w0.copy()
     for _ in range(3):
-        w = w - 0.5 / len(_yl) * gradients.logistic_loss_gradient(w, _Xl, _yl)
+        w = w - 0.5 * _Xl.T @ (1 / (1 + np.exp(-_Xl @ w)) - _yl) / len(_yl)
     np.testing.assert_allclose(run.w, w, rtol=1e-14)
     for k in range(4):
-        expected = gradients.logistic_loss(run.weights[k], _Xl, _yl) / len(_yl)
-        assert run.loss[k] == pytest.approx(expected, rel=1e-12)
+        assert run.loss[k] == pytest.approx(mean_cross_entropy(run.weights[k], _Xl, _yl), rel=1e-12)
     assert run.examples.tolist() == [0, 12, 24, 36] and run.batch_size == 12
+
+
+def test_the_update_is_the_gradient_of_the_mean_cross_entropy():
+    w0 = np.array([0.3, 0.1, -0.4])
+    step = sgd.logistic_sgd(_Xl, _yl, lr=1.0, n_epochs=1, w0=w0).weights[1] - w0  # = -gradient
+    eps = 1e-6
+    numerical = [
+        (mean_cross_entropy(w0 + eps * e, _Xl, _yl) - mean_cross_entropy(w0 - eps * e, _Xl, _yl)) / (2 * eps)
+        for e in np.eye(3)
+    ]
+    np.testing.assert_allclose(-step, numerical, rtol=1e-7, atol=1e-10)
 
 
 def test_mini_batches_visit_every_example_once_per_epoch():

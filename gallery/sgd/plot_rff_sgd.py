@@ -199,6 +199,7 @@ with book.numbers():
         book.record(f"sgd/rff_ls_test_n{N}", ls_test[N].mean(), fmt="{:.3f}", label=f"least-squares test MSE, N = {N}")
         book.record(f"sgd/rff_cosine_train_n{N}", cosine[N].history.train_loss[-1], fmt="{:.3f}")
         book.record(f"sgd/rff_best_constant_train_n{N}", best_constant[N], fmt="{:.3f}")
+    book.record("sgd/rff_n_train", n, fmt="{:d}", label="training points")
     book.record(
         "sgd/rff_bound_ratio", bounds[5, 0] / bounds[1000, 0], fmt="{:.0f}", label="bound for N=5 over bound for N=1000"
     )
