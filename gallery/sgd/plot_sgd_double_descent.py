@@ -50,7 +50,7 @@ fig, ax = plotting.new_figure(width=7.5, height=4.4)
 plotting.band(ax, result.ratio, result.test_mse[:, :, 3], label="SGD, 3 epochs", color="C0", quantiles=(0.0, 1.0))
 plotting.band(ax, result.ratio, result.test_mse[:, :, -1], label="SGD, 30 epochs", color="C1", quantiles=(0.0, 1.0))
 for g, colour in ((7, "C2"), (11, "C4"), (14, "C3")):
-    label = rf"GD, $10^{{{np.log10(budgets[g]):.0f}}}$ epochs"
+    label = f"GD, {budgets[g]:,} epochs"
     ax.plot(result.ratio, result.gd_test_mse[:, :, g].mean(axis=0), "--", color=colour, label=label)
 ax.plot(result.ratio, result.min_norm_test_mse.mean(axis=0), "k-", lw=2, label="minimum norm")
 plotting.mark_vertical(ax, 1.0, "2N = n")
@@ -106,7 +106,7 @@ for g, colour in ((4, "C1"), (7, "C2"), (11, "C4"), (14, "C3")):
         lam[lam > 0],
         -np.expm1(t * np.log1p(-eta * lam[lam > 0])),
         color=colour,
-        label=rf"$10^{{{np.log10(budgets[g]):.0f}}}$ epochs",
+        label=f"{budgets[g]:,} epochs",
     )
 ax_f.plot(lam[lam > 0], np.full(int(np.sum(lam > 0)), -0.04), "|", color="0.3", ms=8, alpha=0.5)  # the spectrum
 ax_f.set(
