@@ -56,7 +56,7 @@ rows = [
     }
     for b in (1, 16, 128, 1024)
 ]
-book.save_table("sgd/batch_size_steps", rows, formats={"steps per epoch, 106,897 points": "{:,}"})
+book.save_table("sgd/batch_size_steps", rows, formats={name: "{:,}" for name in rows[0]})
 
 # %%
 # Two clocks
