@@ -17,6 +17,8 @@ ROOT = Path(__file__).parent
 SPHINX_ARGS = ["-W", "--keep-going", "-n", "-b", "html"]
 HTML = "docs/_build/html"
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# What a build generates inside docs/ (removed by the clean session, left out of clean copies).
+GENERATED = ("_build", "auto_gallery", "generated", "backreferences", "sg_execution_times.rst", "sg_api_usage.rst")
 
 
 def install(session: nox.Session, *extras: str) -> None:
@@ -33,12 +35,70 @@ def install(session: nox.Session, *extras: str) -> None:
     stamp.write_text(digest.hexdigest())
 
 
+def _shard_args(posargs: list[str]) -> tuple[str | None, list[str]]:
+    """Split ``--shard i/n`` (or ``--shard=i/n``) off the arguments for sphinx-build."""
+    shard, rest, args = None, [], iter(posargs)
+    for arg in args:
+        if arg == "--shard":
+            shard = next(args, "")
+        elif arg.startswith("--shard="):
+            shard = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    return shard, rest
+
+
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the whole book, running every gallery script, into docs/_build/html."""
+    """Build the whole book, running the gallery scripts that changed, into docs/_build/html.
+
+    ``nox -s docs -- --shard i/n`` executes only shard i of n of the examples (one job of a CI matrix) and reads
+    no chapter; its docs/auto_gallery folder is what ``docs_merge`` assembles into the site.
+    """
     install(session, "docs")
-    session.run("sphinx-build", *SPHINX_ARGS, "docs", HTML, *session.posargs, env=THREAD_ENV)
+    shard, args = _shard_args(session.posargs)
+    if shard is None:
+        session.run("sphinx-build", *SPHINX_ARGS, "docs", HTML, *args, env=THREAD_ENV)
+        session.log(f"book written to {HTML}/index.html; what ran and what changed: {HTML}/build-report.html")
+        return
+    out = f"docs/_build/shard-{shard.replace('/', '-of-')}"
+    session.run("sphinx-build", "--keep-going", "-b", "dummy", "-D", f"nnbook_shard={shard}", "docs", out, *args,
+                env=THREAD_ENV)  # fmt: skip
+    session.log(f"shard {shard} done: keep docs/auto_gallery as this shard's artifact for docs_merge")
+
+
+@nox.session
+def docs_merge(session: nox.Session) -> None:
+    """Assemble the shards' gallery folders (the arguments) into docs/auto_gallery and build the site from them.
+
+    The build executes nothing: it fails if any example would have to run (a shard missing, or a change since
+    the shards ran). Example: ``nox -s docs_merge -- shards/1/auto_gallery shards/2/auto_gallery``.
+    """
+    if not session.posargs:
+        session.error("give the shards' gallery folders: nox -s docs_merge -- DIR1 DIR2 ...")
+    install(session, "docs")
+    session.run("python", "-m", "nnbook.book.shards", "merge", *session.posargs, "--into", "docs/auto_gallery")
+    session.run("sphinx-build", *SPHINX_ARGS, "-D", "nnbook_no_execution=1", "docs", HTML, env=THREAD_ENV)
     session.log(f"book written to {HTML}/index.html")
+
+
+@nox.session
+def compare_builds(session: nox.Session) -> None:
+    """Build the book twice from clean copies and fail unless every recorded value and table cell is identical.
+
+    Arguments go to the comparison (``-- --json changes.json``); a value's declared tolerance is honoured.
+    """
+    install(session, "docs")
+    work = Path(session.create_tmp()).resolve()
+    for name in ("a", "b"):
+        copy = work / name
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(ROOT / "docs", copy / "docs", ignore=shutil.ignore_patterns(*GENERATED))
+        shutil.copytree(ROOT / "gallery", copy / "gallery", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy2(ROOT / "constraints.txt", copy / "constraints.txt")
+        session.run("sphinx-build", *SPHINX_ARGS, str(copy / "docs"), str(copy / "html"), env=THREAD_ENV)
+    results = [str(work / name / "docs" / "auto_gallery" / "_results") for name in ("a", "b")]
+    session.run("python", "-m", "nnbook.book.report", "compare", *results, "--strict", *session.posargs)
 
 
 @nox.session
@@ -75,13 +135,15 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Time the book's implementations against naive references and print the speed-ups.
+    """Time the book's implementations against naive references, beside the machine's measured peaks.
 
-    Both sides run with one BLAS/OpenMP thread, as the book's examples do during a build.
+    One process runs every benchmarks/bench_*.py (see benchmarks/run.py), with one BLAS/OpenMP thread as the
+    book's examples have during a build, and writes the results to docs/_build/benchmarks.json as well.
+    Arguments go to the runner: ``nox -s bench -- rff`` runs the benchmarks whose module name contains "rff".
     """
     install(session, "tests")
-    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
-        session.run("python", "-m", f"benchmarks.{script.stem}", env=THREAD_ENV)
+    session.run("python", "-m", "benchmarks.run", "--json", "docs/_build/benchmarks.json", *session.posargs,
+                env=THREAD_ENV)  # fmt: skip
 
 
 @nox.session
@@ -106,15 +168,8 @@ def serve(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def clean(session: nox.Session) -> None:
     """Remove the built book and everything the gallery generated."""
-    for path in (
-        "docs/_build",
-        "docs/auto_gallery",
-        "docs/generated",
-        "docs/backreferences",
-        "docs/sg_execution_times.rst",
-        "docs/sg_api_usage.rst",
-    ):
-        target = ROOT / path
+    for path in GENERATED:
+        target = ROOT / "docs" / path
         if target.is_dir():
             shutil.rmtree(target)
         elif target.exists():

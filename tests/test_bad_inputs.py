@@ -42,7 +42,16 @@ TIME_LIMIT = 20.0  # seconds for one call with one bad argument (the machine may
 TESTS = Path(__file__).parent
 # Modules whose public callables are Sphinx plumbing (roles, directives, event handlers): Sphinx calls them.
 # The result store is the plumbing between nnbook.book and the extension; its files are validated when read.
-NOT_CALLED_BY_USERS = ("nnbook.book.sphinxext", "nnbook.book.store")
+# The build's life cycle (build, report_page) and the dependency records (rerun) are called by Sphinx and
+# sphinx-gallery only, with the arguments they construct.
+NOT_CALLED_BY_USERS = (
+    "nnbook.book.sphinxext",
+    "nnbook.book.store",
+    "nnbook.book.build",
+    "nnbook.book.report_page",
+    "nnbook.book.rerun",
+    "nnbook.book.frontpage",
+)
 
 
 def public_modules() -> list[str]:
@@ -68,12 +77,12 @@ def public_callables() -> Iterator[tuple[str, str, Callable]]:
             yield module_name, name, obj
 
 
-def test_file(module_name: str) -> Path:
+def module_tests_path(module_name: str) -> Path:
     return TESTS / f"test_{module_name.rsplit('.', 1)[-1] if module_name != 'nnbook' else 'nnbook'}.py"
 
 
 def valid_calls(module_name: str) -> dict[str, Callable[[], dict]]:
-    path = test_file(module_name)
+    path = module_tests_path(module_name)
     if not path.is_file():
         return {}
     spec = importlib.util.spec_from_file_location(f"_bad_inputs_{path.stem}", path)
@@ -254,7 +263,7 @@ def baseline(module_name: str, name: str, obj: Callable) -> dict:
     if required:
         pytest.fail(
             f"{module_name}.{name} needs arguments: add VALID_CALLS[{name!r}] (a function returning valid keyword "
-            f"arguments) to {test_file(module_name).relative_to(TESTS.parent)}"
+            f"arguments) to {module_tests_path(module_name).relative_to(TESTS.parent)}"
         )
     return {}
 

@@ -32,11 +32,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import csv
-import inspect
 import io
 import math
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from numbers import Integral, Real
@@ -65,6 +65,7 @@ class Value:
     label: str
     unit: str
     source: str
+    tolerance: float | None = None  # relative change between builds that is not worth failing a strict build
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Claim:
     bound: str  # e.g. ">= 100", "<= 1e-13", "in [0.95, 1.05]"
     check: bool  # True for a sanity check (holds by construction), False for a claim about a phenomenon
     source: str
+    tolerance: float | None = None  # relative change of the value between builds that a strict build accepts
 
 
 def results_dir() -> Path | None:
@@ -87,7 +89,15 @@ def results_dir() -> Path | None:
     return Path(folder) if folder else None
 
 
-def record(name: str, value: float, fmt: str = "{:.3g}", *, label: str | None = None, unit: str = "") -> Value:
+def record(
+    name: str,
+    value: float,
+    fmt: str = "{:.3g}",
+    *,
+    label: str | None = None,
+    unit: str = "",
+    tolerance: float | None = None,
+) -> Value:
     """Record a headline number under ``name`` for use in the prose.
 
     Parameters
@@ -103,6 +113,11 @@ def record(name: str, value: float, fmt: str = "{:.3g}", *, label: str | None = 
         runs print ``label: value unit`` (else the name).
     unit : str
         Unit printed after the value in standalone output ("s", "bytes").
+    tolerance : float, optional
+        The relative change of the value between two builds that is expected
+        (timings, say, or a quantity that depends on the machine's floating
+        point); the build report flags larger changes and a strict build
+        fails on them. ``None`` (the default): the value must reproduce exactly.
 
     Returns
     -------
@@ -114,7 +129,10 @@ def record(name: str, value: float, fmt: str = "{:.3g}", *, label: str | None = 
     label = _check_text(label, "label", optional=True)
     unit = _check_text(unit, "unit", optional=True)
     text = _format(number, fmt)
-    result = Value(name=name, value=number, text=text, label=label, unit=unit, source=_caller_script())
+    tolerance = _check_tolerance(tolerance)
+    result = Value(
+        name=name, value=number, text=text, label=label, unit=unit, source=_caller_script(), tolerance=tolerance
+    )
     folder = results_dir()
     if folder is not None:
         store.write_json(folder, name, "value", asdict(result))
@@ -150,9 +168,11 @@ def _assert(
     at_least,
     at_most,
     is_check: bool,
+    tolerance: float | None = None,
 ) -> Claim:
     _check_name(name)
     text = _check_text(text, "text")
+    tolerance = _check_tolerance(tolerance)
     if legacy:  # the older form claim(name, text, holds, value): the bound lives in the script's expression
         if len(legacy) != 2:
             raise TypeError("claim takes (name, text) and keyword arguments value= and a bound")
@@ -176,6 +196,7 @@ def _assert(
         bound=bound,
         check=is_check,
         source=_caller_script(),
+        tolerance=tolerance,
     )
     folder = results_dir()
     if folder is not None:
@@ -201,6 +222,7 @@ def claim(
     between: tuple[float, float] | None = None,
     at_least: float | None = None,
     at_most: float | None = None,
+    tolerance: float | None = None,
 ) -> Claim:
     """State a claim of the book about a phenomenon, and check it against its bound.
 
@@ -217,6 +239,9 @@ def claim(
         A :meth:`str.format` pattern for ``value``.
     between, at_least, at_most
         The bound, exactly one of them: ``lo <= value <= hi``, ``value >= x`` or ``value <= x``.
+    tolerance : float, optional
+        The relative change of ``value`` between builds that a strict build
+        accepts (see :func:`record`); ``None``: it must reproduce exactly.
 
     Returns
     -------
@@ -228,7 +253,7 @@ def claim(
     ClaimError
         If the value is outside its bound (at once, or at the end of a :func:`numbers` block).
     """
-    return _assert(name, text, legacy, value, fmt, between, at_least, at_most, is_check=False)
+    return _assert(name, text, legacy, value, fmt, between, at_least, at_most, is_check=False, tolerance=tolerance)
 
 
 def check(
@@ -361,6 +386,15 @@ def _check_name(name: object) -> None:
         raise ValueError(f"name must look like 'chapter/key' (lower-case, digits, '_'), got {name!r}")
 
 
+def _check_tolerance(tolerance: object) -> float | None:
+    if tolerance is None:
+        return None
+    number = _check_number(tolerance, "tolerance")
+    if number < 0:
+        raise ValueError(f"tolerance must be >= 0 (a relative change), got {number}")
+    return float(number)
+
+
 def _check_choice(value: object, arg: str, choices: tuple[str, ...]) -> None:
     from nnbook._validation import check_choice
 
@@ -406,8 +440,10 @@ def _format(value: object, fmt: str) -> str:
 def _caller_script() -> str:
     """``<gallery folder>/<script>.py`` of the script that called this package."""
     package = Path(__file__).resolve().parents[1]
-    for frame_info in inspect.stack()[2:]:
-        path = Path(frame_info.filename)
+    frame = sys._getframe(2)  # walking frames is cheap; inspect.stack() reads every frame's source and is slow
+    while frame is not None:
+        path = Path(frame.f_code.co_filename)
         if path.suffix == ".py" and package not in path.resolve().parents and path.is_file():
             return f"{path.parent.name}/{path.name}"
+        frame = frame.f_back
     return ""

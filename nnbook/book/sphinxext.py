@@ -10,10 +10,14 @@ points them at a results folder of the build and reads them back:
 - the directive ``claims-list`` renders every claim of the book with its value,
   its bound and the example that checks it (sanity checks in a table apart);
 - the directive ``chapters-toctree`` is the book's table of contents, made
-  from the one chapter registry ``nnbook_chapters`` of the configuration.
+  from the one chapter registry ``nnbook_chapters`` of the configuration;
+- the directive ``build-report`` shows what this build ran or reused and why,
+  and every recorded value and table cell that changed
+  (:mod:`nnbook.book.build`, which also decides what the gallery re-runs).
 
 An unknown name is an error: it is reported with its location and fails the
-build, instead of leaving a blank in the text.
+build, instead of leaving a blank in the text. So is a result file that fails
+validation (truncated, corrupt or edited), named in the error.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from nnbook import book
+from nnbook.book import build
 
 logger = logging.getLogger(__name__)
 CLAIMS_DOC_KEY = "nnbook_claims_docs"
@@ -47,15 +52,17 @@ def results_folder(app: Sphinx) -> Path:
 
 
 def _missing_is_error(config) -> bool:
-    """Missing results are errors unless the build skips running the gallery."""
-    return str(getattr(config, "plot_gallery", True)).lower() not in {"0", "false"}
+    """Missing results are errors unless the build skips running the gallery or runs one shard of it."""
+    return build.executes(config) and not config.nnbook_shard
 
 
-def _report_missing(directive_or_role, kind: str, name: str) -> None:
+def _report_missing(directive_or_role, kind: str, name: str, corrupt: Exception | None = None) -> None:
     env = directive_or_role.env
     location = directive_or_role.get_location()
     message = f"unknown nnbook {kind} {name!r}: no gallery script recorded it"
-    if _missing_is_error(env.config):
+    if corrupt is not None:
+        message = f"nnbook {kind} {name!r} cannot be trusted: {corrupt}"
+    if corrupt is not None or _missing_is_error(env.config):
         logger.error(message, location=location, type="nnbook", subtype=kind)
         getattr(env, MISSING_KEY).append(f"{location}: {message}")
     else:
@@ -68,8 +75,13 @@ class ValueRole(SphinxRole):
     def run(self):
         name = self.text.strip()
         folder = results_folder(self.env.app)
+        build.note_quote(self.env, name)
         for kind, field in (("value", "text"), ("claim", "value_text")):
-            data = book.load(folder, name, kind)
+            try:
+                data = book.load(folder, name, kind)
+            except book.store.CorruptResult as err:
+                _report_missing(self, "value", name, corrupt=err)
+                return [nodes.literal(name, f"⟨{name}⟩")], []
             if data is not None:
                 self.env.note_dependency(str(book.result_path(folder, name, kind + ".json")))
                 node = nodes.inline(data[field], data[field], classes=["nnbook-value"])
@@ -106,7 +118,12 @@ class ResultsTable(SphinxDirective):
     def run(self):
         name = self.arguments[0]
         folder = results_folder(self.env.app)
-        text = book.store.read_table(folder, name)
+        build.note_quote(self.env, name)
+        try:
+            text = book.store.read_table(folder, name)
+        except book.store.CorruptResult as err:
+            _report_missing(self, "table", name, corrupt=err)
+            return [nodes.paragraph(text=f"⟨table {name}⟩")]
         if text is None:
             _report_missing(self, "table", name)
             return [nodes.paragraph(text=f"⟨table {name}⟩")]
@@ -138,7 +155,10 @@ class ClaimsList(SphinxDirective):
         folder = results_folder(self.env.app)
         getattr(self.env, CLAIMS_DOC_KEY).add(self.env.docname)
         want_checks = "checks" in self.options
-        recorded = book.all_claims(folder) if folder.is_dir() else []
+        try:
+            recorded = book.all_claims(folder) if folder.is_dir() else []
+        except book.store.CorruptResult as err:
+            raise self.error(f"a claim cannot be trusted: {err}") from None
         failed = [c["name"] for c in recorded if not c["holds"]]
         if failed:
             raise self.error(f"claims that did not hold were recorded: {', '.join(failed)}")
@@ -220,11 +240,13 @@ def _set_results_env(app: Sphinx) -> None:
     setattr(app.env, MISSING_KEY, [])
     if not hasattr(app.env, CLAIMS_DOC_KEY):
         setattr(app.env, CLAIMS_DOC_KEY, set())
+    build.init_env(app)
 
 
 def _claims_always_outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
-    """The claims page lists every claim, including new ones: re-read it each build."""
-    return sorted(getattr(env, CLAIMS_DOC_KEY, set()) - set(removed))
+    """The claims and build-report pages show every claim and this build's runs: re-read them each build."""
+    pages = getattr(env, CLAIMS_DOC_KEY, set()) | getattr(env, build.REPORT_DOCS_KEY, set())
+    return sorted(pages - set(removed))
 
 
 def _fail_on_missing(app: Sphinx, exception: Exception | None) -> None:
@@ -264,27 +286,37 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("nnbook_gallery_dir", "auto_gallery", "env")
     app.add_config_value("nnbook_local_mathjax", True, "html")
     app.add_config_value("nnbook_chapters", {}, "env")  # gallery folder -> chapter document, in book order
+    # The build's life cycle (nnbook.book.build): files whose digest is part of each example's environment,
+    # a shard "i/n" to execute alone, a file of example durations that balances the shards, a merge build that
+    # must execute nothing, strict mode (changes beyond a value's tolerance fail) and the snapshot to compare with.
+    app.add_config_value("nnbook_environment_files", ["../constraints.txt"], "")
+    app.add_config_value("nnbook_shard", "", "")
+    app.add_config_value("nnbook_shard_durations", "", "")
+    app.add_config_value("nnbook_no_execution", False, "")
+    app.add_config_value("nnbook_strict", False, "")
+    app.add_config_value("nnbook_baseline", "", "")
+    app.add_config_value("nnbook_api_generated_dirs", ["generated"], "")  # autosummary's :toctree: folders
     app.connect("config-inited", _use_local_mathjax)
+    app.connect("config-inited", build.freeze_config, priority=990)
     app.connect("build-finished", _copy_mathjax)
     app.connect("builder-inited", _set_results_env, priority=100)
+    app.connect("builder-inited", build.prepare, priority=200)  # after sphinx-gallery's config (10), before 500
+    app.connect("builder-inited", build.check, priority=600)  # after sphinx-gallery generated the gallery
+    app.connect("builder-inited", build.remove_stale_api_pages, priority=400)  # before autosummary (500)
     app.connect("env-get-outdated", _claims_always_outdated)
+    app.connect("env-purge-doc", build.purge_doc)
+    app.connect("env-updated", build.pickle_config_as_started, priority=990)
+    app.connect("env-check-consistency", build.restore_config)
+    app.connect("write-started", build.restore_config)
+    app.connect("source-read", build.rewrite_execution_times)
+    app.connect("doctree-resolved", build.fill_report)
     app.connect("build-finished", _fail_on_missing)
+    app.connect("build-finished", build.finish)
     app.add_role("value", ValueRole())
     app.add_directive("results-table", ResultsTable)
     app.add_directive("claims-list", ClaimsList)
     app.add_directive("chapters-toctree", ChaptersToctree)
+    app.add_directive("build-report", build.BuildReport)
+    app.add_node(build.BuildReportNode)
     app.add_css_file("nnbook.css")
-    return {"version": "0.1", "parallel_read_safe": False, "parallel_write_safe": True}
-
-
-def reset_seeds(gallery_conf: dict, fname: str) -> None:
-    """sphinx-gallery ``reset_modules`` hook: every example starts from the same global state.
-
-    The book's code seeds explicitly; this only makes sure that no example can
-    depend on the random state another example left behind.
-    """
-    import numpy as np
-    import torch
-
-    np.random.seed(0)  # noqa: NPY002 - resetting legacy global state, not using it
-    torch.manual_seed(0)
+    return {"version": "0.2", "parallel_read_safe": False, "parallel_write_safe": True}
