@@ -10,6 +10,11 @@ Run with ``python -m benchmarks.bench_expressivity``. Cases:
   user of the grid would not);
 - distinct activation patterns on a 2-D grid: ``np.unique(axis=0)`` against
   packed 64-bit words;
+- pieces of the noisy sawtooth at every depth 0..16: one exact count per
+  network against :func:`nnbook.sawtooth.pieces_vs_depth`, which follows the
+  shared layers once;
+- five seeds of a small classifier trained one after the other against one
+  :class:`nnbook.seedstack.SeedStack` per group of seeds (same results);
 - the exact count at depth 20 (2**20 pieces), which the book needs in under a
   second.
 """
@@ -23,9 +28,10 @@ import torch
 from torch import nn
 
 from benchmarks.timing import best_time, compare
-from nnbook import expressivity, regions
+from nnbook import data, depthwidth, expressivity, regions, sawtooth
 from nnbook.depthwidth import mlp
 from nnbook.sawtooth import sawtooth_network
+from nnbook.training import TrainConfig, train
 
 
 def naive_count_pieces(model: nn.Sequential, lo: float, hi: float, rtol: float = 1e-9) -> int:
@@ -106,7 +112,7 @@ def _cases() -> None:
         lambda: expressivity.count_linear_pieces(saw14, -2.0, 2.0),
     )
 
-    wide = mlp(1, depth=4, width=64, n_outputs=1, seed=0)
+    wide = mlp(1, depth=4, width=64, n_outputs=1, seed=0, init="torch")
     n_wide = expressivity.count_linear_pieces(wide, -3.0, 3.0)
     assert naive_count_pieces(wide, -3.0, 3.0) == n_wide
     compare(
@@ -133,7 +139,7 @@ def _cases() -> None:
         ops=piece_ops(saw16, n_grid, 2**16),
     )
 
-    net2d = mlp(2, depth=6, width=16, n_outputs=5, seed=0)
+    net2d = mlp(2, depth=6, width=16, n_outputs=5, seed=0, init="torch")
     xs = np.linspace(-1.5, 1.5, 400)
     patterns = regions.activation_patterns(net2d, np.stack(np.meshgrid(xs, xs), -1).reshape(-1, 2))
     assert unique_rows_naive(patterns) == int(regions.pattern_labels(patterns).max()) + 1
@@ -142,6 +148,36 @@ def _cases() -> None:
         lambda: np.unique(np.packbits(patterns, axis=1), axis=0, return_inverse=True),
         lambda: regions.pattern_labels(patterns),
     )
+
+    depths = list(range(17))
+    per_network = [
+        [expressivity.count_linear_pieces(sawtooth.variant_network(d, "noisy", s, 0.1), -2.0, 2.0) for d in depths]
+        for s in range(3)
+    ]
+    assert np.array_equal(sawtooth.pieces_vs_depth(depths, "noisy", range(3), 0.1).count, per_network)
+    compare(
+        "noisy sawtooth, depths 0..16, 3 seeds",
+        lambda: [
+            [expressivity.count_linear_pieces(sawtooth.variant_network(d, "noisy", s, 0.1), -2.0, 2.0) for d in depths]
+            for s in range(3)
+        ],
+        lambda: sawtooth.pieces_vs_depth(depths, "noisy", range(3), 0.1),
+        repeat=2,
+    )
+
+    sets = [data.spirals(200, 5, noise=0.3, rng=s) for s in range(5)]
+    config = TrainConfig(lr=1e-3, epochs=20, batch_size=128, optimiser="adam", device="cpu")
+
+    @torch.enable_grad()
+    def one_by_one() -> None:
+        for s, pair in enumerate(sets):
+            train(mlp(2, 6, 16, 5, s, batch_norm=True), config, pair)
+
+    @torch.enable_grad()
+    def stacked() -> None:
+        depthwidth.fit_seeds(sets, sets, 6, 16, config, resolution=2)
+
+    compare("5 seeds x 160 steps, depth 6 width 16", one_by_one, stacked, repeat=2)
 
     saw20 = sawtooth_network(20)
     assert expressivity.count_linear_pieces(saw20, -2.0, 2.0) == 2**20

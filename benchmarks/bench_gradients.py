@@ -1,4 +1,4 @@
-"""Timing of nnbook.gradients and nnbook.compgraph against course-handout loops.
+"""Timing of nnbook.gradients, nnbook.gradcheck and nnbook.compgraph against course-handout loops.
 
 Run with ``python -m benchmarks.bench_gradients`` from the repository root.
 """
@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from benchmarks.timing import Kernel, compare
-from nnbook import compgraph, gradients
+from nnbook import compgraph, gradcheck, gradients
 
 
 def naive_softmax_jacobian(Z: np.ndarray) -> np.ndarray:
@@ -84,7 +84,7 @@ def main() -> dict[str, float]:
         return np.mean((V @ Phi.T - y) ** 2, axis=-1)
 
     np.testing.assert_allclose(
-        gradients.numerical_gradient(loss_batched, a, batched=True),
+        gradcheck.numerical_gradient(loss_batched, a, batched=True),
         naive_numerical_gradient(loss, a.copy()),
         rtol=1e-6,
         atol=1e-8,
@@ -92,7 +92,7 @@ def main() -> dict[str, float]:
     ratios["numerical_gradient"] = compare(
         "numerical gradient, 200 coords (coordinate loop)",
         lambda: naive_numerical_gradient(loss, a.copy()),
-        lambda: gradients.numerical_gradient(loss_batched, a, batched=True),
+        lambda: gradcheck.numerical_gradient(loss_batched, a, batched=True),
     )
 
     Phi_big, y_big = rng.normal(size=(2000, 400)), rng.normal(size=2000)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.timing import Kernel, compare
-from nnbook import data, rff
+from nnbook import data, double_descent, rff
 
 
 def naive_ridge(Phi: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
@@ -34,18 +34,19 @@ def naive_sweep(split: data.Split, sizes: np.ndarray, ridges: list[float], rng: 
     return out
 
 
-def main() -> None:
+def main() -> dict[str, float]:
     split = data.digits_curvy()
     V = rff.sample_frequencies(64, 2000, rng=0)
     Phi, y = rff.fourier_features(split.X_train, V), split.y_train
     print(f"n = {Phi.shape[0]}, p = 2N = {Phi.shape[1]}")
+    ratios = {}
     n, p = Phi.shape
     # Floating-point operations (a multiply-add counts two): the primal solve forms the p x p Gram matrix
     # (numpy's Phi.T @ Phi uses syrk: n p^2) and LU-factorises it (2/3 p^3); the dual forms the n x n Gram matrix
     # with syrk (n^2 p), Cholesky (n^3 / 3), two triangular solves and Phi^T c (2 n^2 + 2 n p).
     primal = n * p**2 + 2 / 3 * p**3 + 2 * n * p + 2 * p**2
     dual = n**2 * p + n**3 / 3 + 2 * n**2 + 2 * n * p
-    compare(
+    ratios["ridge"] = compare(
         "ridge 1e-2, N=2000: primal normal eqs vs dual",
         lambda: naive_ridge(Phi, y, 1e-2),
         lambda: rff.fit_min_norm(Phi, y, ridge=1e-2),
@@ -58,21 +59,22 @@ def main() -> None:
             "core it runs near the matmul peak; a fraction far below it means the machine was busy while timing",
         ),
     )
-    compare(
+    ratios["ridgeless"] = compare(
         "ridgeless, N=2000: pinv(Phi^T Phi) vs QR of Phi^T",
         lambda: naive_min_norm(Phi, y),
         lambda: rff.fit_min_norm(Phi, y),
         repeat=2,
     )
-    sizes = rff.threshold_grid(898, max_features=2000, n_log=12, n_near=9)
+    sizes = double_descent.threshold_grid(898, max_features=2000, n_log=12, n_near=9)
     ridges = [0.0, 1e-4, 1e-2]
     print(f"sweep: {sizes.size} sizes x {len(ridges)} penalties, one draw")
-    compare(
+    ratios["sweep"] = compare(
         "sweep: refit each size vs nested factorisations",
         lambda: naive_sweep(split, sizes, ridges, 0),
-        lambda: rff.sweep(split, sizes, ridges=ridges, n_draws=1, rng=0),
+        lambda: double_descent.sweep(split, sizes, ridges=ridges, n_draws=1, rng=0),
         repeat=1,
     )
+    return ratios
 
 
 if __name__ == "__main__":

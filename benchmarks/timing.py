@@ -12,9 +12,10 @@ the machine's measured peak the kernel reaches.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from nnbook.timing import best_time  # the one timing helper of the project (also behind the book's cost figures)
 
 
 @dataclass(frozen=True)
@@ -52,27 +53,6 @@ class Result:
 
 
 RESULTS: list[Result] = []  # every comparison made in this process, in order (read by benchmarks.run)
-
-
-def best_time(func: Callable[[], object], repeat: int = 5, min_time: float = 0.2) -> float:
-    """Best-of-``repeat`` seconds per call, each round long enough to time."""
-    func()  # warm-up
-    number = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(number):
-            func()
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_time or number >= 1 << 20:
-            break
-        number *= 2
-    best = elapsed / number
-    for _ in range(repeat - 1):
-        start = time.perf_counter()
-        for _ in range(number):
-            func()
-        best = min(best, (time.perf_counter() - start) / number)
-    return best
 
 
 def compare(

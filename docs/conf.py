@@ -53,8 +53,13 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 nnbook_chapters = {
     "double_descent": "chapters/01-double-descent",
     "gradients": "chapters/02-gradients",
+    "sgd": "chapters/03-sgd",
     "expressivity": "chapters/04-expressivity",
+    "initialisation": "chapters/05-initialisation",
+    "ood": "chapters/06-ood",
+    "backprop": "chapters/07-backprop",
     "data_movement": "chapters/08-data-movement",
+    "transfer": "chapters/09-transfer",
 }
 # NNBOOK_CHAPTERS=a,b builds only those chapters (their pages and examples): for authors working on one chapter.
 _all_chapters = dict(nnbook_chapters)

@@ -1,29 +1,34 @@
 """Computational graphs and reverse-mode differentiation, by hand.
 
 A scalar function is written as a sequence of elementary operations, one node
-per intermediate variable (``a = exp(x)``, ``b = a^2``, ...). The forward pass
-evaluates the nodes in order; the reverse sweep visits them backwards and
-accumulates each node's *adjoint* ``d f / d node`` from its children. Both are
-vectorised over an array of inputs ``x``.
+per intermediate variable (``t1 = exp(x)``, ``t2 = t1^2``, ...). The forward
+pass evaluates the nodes in order; the reverse sweep visits them backwards and
+accumulates each node's *adjoint* ``d f / d node`` from the nodes that use it.
+Both are vectorised over an array of inputs ``x``. :func:`reverse_mode_cost`
+measures what a reverse-mode gradient of a network costs in forward passes.
 
 Examples
 --------
 >>> import numpy as np
 >>> g = exp_sin_graph()
 >>> [node_label(n) for n in g.nodes[1:3]]
-['a = exp(x)', 'b = a^2']
+['t1 = exp(x)', 't2 = t1^2']
 >>> sweep = reverse_sweep(g, np.array([0.0, 0.5]))
->>> np.allclose(sweep.derivative, exp_sin_derivative(np.array([0.0, 0.5])))
-True
+>>> sweep.derivative
+array([ 20.91872779, 555.9719679 ])
+>>> exp_sin_derivative(np.array([0.0, 0.5]))
+array([ 20.91872779, 555.9719679 ])
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from nnbook import _validation as v
+from nnbook.timing import time_pair
 
 # Elementary operations: op -> (arity, label pattern, local derivative as text).
 OPS = {
@@ -34,6 +39,10 @@ OPS = {
     "square": (1, "{0}^2", "2 {0}"),
     "add": (2, "{0} + {1}", "1"),
 }
+MAX_NODES = 10_000  # a graph is a Python object per node: bound its size
+# Limits of reverse_mode_cost: the networks it builds, and the time it may spend timing them.
+MAX_WIDTH, MAX_DEPTH, MAX_BATCH, MAX_REPEAT, MAX_THREADS = 4096, 64, 65_536, 100, 256
+MAX_COST_ELEMENTS = 2**26  # weights plus activations of all networks together
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,7 @@ def build_graph(nodes: Sequence[tuple[str, str, Sequence[str]]], input_name: str
     Parameters
     ----------
     nodes : sequence of (str, str, sequence of str)
-        Each op is a key of ``OPS``; inputs must be defined earlier.
+        At most ``MAX_NODES``; each op is a key of ``OPS``; inputs must be defined earlier.
     input_name : str
         Name of the single input variable.
 
@@ -84,105 +93,152 @@ def build_graph(nodes: Sequence[tuple[str, str, Sequence[str]]], input_name: str
 
     Examples
     --------
-    >>> build_graph([("a", "square", ["x"]), ("b", "sin", ["a"])]).nodes[-1]
-    Node(name='b', op='sin', inputs=('a',))
+    >>> build_graph([("t1", "square", ["x"]), ("f", "sin", ["t1"])]).nodes[-1]
+    Node(name='f', op='sin', inputs=('t1',))
     """
-    if not isinstance(input_name, str) or not input_name:
-        raise ValueError(f"input_name must be a non-empty str, got {input_name!r}")
-    if isinstance(nodes, str) or not isinstance(nodes, Sequence) or not nodes:
-        raise ValueError("nodes must be a non-empty sequence of (name, op, inputs)")
+    if not isinstance(input_name, str):
+        raise TypeError(f"input_name must be a str, got {type(input_name).__name__}")
+    if not input_name:
+        raise ValueError("input_name must be a non-empty str, got ''")
+    if isinstance(nodes, str) or not isinstance(nodes, Sequence):
+        raise TypeError(f"nodes must be a sequence of (name, op, inputs), got {type(nodes).__name__}")
+    if not 1 <= len(nodes) <= MAX_NODES:
+        raise ValueError(f"nodes must hold between 1 and {MAX_NODES} (name, op, inputs) triples, got {len(nodes)}")
     built, known = [Node(input_name, "input")], {input_name}
     for entry in nodes:
+        if isinstance(entry, str) or not isinstance(entry, Sequence) or len(entry) != 3:
+            raise ValueError(f"nodes must be (name, op, inputs) triples, got {entry!r}")
         name, op, inputs = entry
-        inputs = tuple(inputs)
+        inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
         if not isinstance(name, str) or not name or name in known:
             raise ValueError(f"nodes must have unique non-empty names, got {name!r} twice or empty")
         if op not in OPS:
             raise ValueError(f"nodes: unknown op {op!r} for {name!r}; known: {sorted(OPS)}")
         if len(inputs) != OPS[op][0] or not set(inputs) <= known:
-            raise ValueError(f"nodes: {name!r} = {op} needs {OPS[op][0]} earlier-defined inputs, got {inputs}")
+            raise ValueError(
+                f"nodes: {name!r} = {op} needs {OPS[op][0]} inputs defined earlier (or the input, "
+                f"input_name={input_name!r}), got {inputs}"
+            )
         built.append(Node(name, op, inputs))
         known.add(name)
     return Graph(tuple(built))
 
 
 def exp_sin_graph() -> Graph:
-    """``f(x) = exp(exp(x) + exp(2x)) + sin(exp(x) + exp(2x))`` as the nodes ``a`` to ``f``."""
+    """``f(x) = exp(exp(x) + exp(2x)) + sin(exp(x) + exp(2x))`` as the nodes ``t1`` to ``t5`` and ``f``."""
     return build_graph(
         [
-            ("a", "exp", ["x"]),
-            ("b", "square", ["a"]),
-            ("c", "add", ["a", "b"]),
-            ("d", "exp", ["c"]),
-            ("e", "sin", ["c"]),
-            ("f", "add", ["d", "e"]),
+            ("t1", "exp", ["x"]),
+            ("t2", "square", ["t1"]),
+            ("t3", "add", ["t1", "t2"]),
+            ("t4", "exp", ["t3"]),
+            ("t5", "sin", ["t3"]),
+            ("f", "add", ["t4", "t5"]),
         ]
     )
 
 
 def exp_sin_derivative(x: np.ndarray) -> np.ndarray:
-    """Closed form ``f'(x) = (exp(c) + cos(c)) (exp(x) + 2 exp(2x))`` with ``c = exp(x) + exp(2x)``."""
+    """Closed form ``f'(x) = (exp(t3) + cos(t3)) (exp(x) + 2 exp(2x))`` with ``t3 = exp(x) + exp(2x)``.
+
+    Parameters
+    ----------
+    x : ndarray, any shape
+
+    Returns
+    -------
+    ndarray, shape of ``x``
+    """
     x = _check_x(x)
-    c = np.exp(x) + np.exp(2 * x)
-    return (np.exp(c) + np.cos(c)) * (np.exp(x) + 2 * np.exp(2 * x))
+    t3 = np.exp(x) + np.exp(2 * x)
+    return (np.exp(t3) + np.cos(t3)) * (np.exp(x) + 2 * np.exp(2 * x))
 
 
 def sqrt_cos_graph() -> Graph:
-    """``f(x) = sqrt(x^2 + exp(x^2)) + cos(x^2 + exp(x^2))`` as the nodes ``a`` to ``f``."""
+    """``f(x) = sqrt(x^2 + exp(x^2)) + cos(x^2 + exp(x^2))`` as the nodes ``t1`` to ``t5`` and ``f``."""
     return build_graph(
         [
-            ("a", "square", ["x"]),
-            ("b", "exp", ["a"]),
-            ("c", "add", ["a", "b"]),
-            ("d", "sqrt", ["c"]),
-            ("e", "cos", ["c"]),
-            ("f", "add", ["d", "e"]),
+            ("t1", "square", ["x"]),
+            ("t2", "exp", ["t1"]),
+            ("t3", "add", ["t1", "t2"]),
+            ("t4", "sqrt", ["t3"]),
+            ("t5", "cos", ["t3"]),
+            ("f", "add", ["t4", "t5"]),
         ]
     )
 
 
 def sqrt_cos_derivative(x: np.ndarray) -> np.ndarray:
-    """Closed form ``f'(x) = (1 / (2 sqrt(c)) - sin(c)) (1 + exp(x^2)) 2x`` with ``c = x^2 + exp(x^2)``."""
+    """Closed form ``f'(x) = (1 / (2 sqrt(t3)) - sin(t3)) (1 + exp(x^2)) 2x`` with ``t3 = x^2 + exp(x^2)``.
+
+    Parameters
+    ----------
+    x : ndarray, any shape
+
+    Returns
+    -------
+    ndarray, shape of ``x``
+    """
     x = _check_x(x)
-    c = x**2 + np.exp(x**2)
-    return (0.5 / np.sqrt(c) - np.sin(c)) * (1 + np.exp(x**2)) * 2 * x
+    t3 = x**2 + np.exp(x**2)
+    return (0.5 / np.sqrt(t3) - np.sin(t3)) * (1 + np.exp(x**2)) * 2 * x
 
 
 def node_label(node: Node) -> str:
-    """The node as an assignment, e.g. ``'c = a + b'`` (just the name for the input)."""
+    """The node as an assignment, e.g. ``'t3 = t1 + t2'`` (just the name for the input).
+
+    Examples
+    --------
+    >>> node_label(Node("t3", "add", ("t1", "t2")))
+    't3 = t1 + t2'
+    """
+    if not isinstance(node, Node):
+        raise TypeError(f"node must be a Node, got {type(node).__name__}")
     return node.name if node.op == "input" else f"{node.name} = " + OPS[node.op][1].format(*node.inputs)
 
 
 def backward_equations(graph: Graph) -> list[str]:
     """The reverse sweep as text, one adjoint per line from the output back to the input.
 
+    The adjoint of ``t3`` is written ``t̄3`` (a bar over the letter).
+
     Examples
     --------
     >>> backward_equations(exp_sin_graph())[3]
-    'c\u0304 = d\u0304 · exp(c) + e\u0304 · cos(c)'
+    't\u03043 = t\u03044 · exp(t3) + t\u03045 · cos(t3)'
     """
+    graph = _check_graph(graph)
     children = _children(graph)
-    lines = [f"{graph.nodes[-1].name}\u0304 = 1"]
+    lines = [f"{_bar(graph.nodes[-1].name)} = 1"]
     for node in reversed(graph.nodes[:-1]):
         terms = []
         for child in children[node.name]:
             local = OPS[child.op][2].format(node.name)
-            terms.append(f"{child.name}\u0304" if local == "1" else f"{child.name}\u0304 · {local}")
-        lines.append(f"{node.name}\u0304 = " + " + ".join(terms))
+            terms.append(_bar(child.name) if local == "1" else f"{_bar(child.name)} · {local}")
+        lines.append(f"{_bar(node.name)} = " + " + ".join(terms))
     return lines
 
 
 def forward(graph: Graph, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Values of every node for the inputs ``x`` (any shape; numpy arrays or torch tensors)."""
-    values = {graph.nodes[0].name: x}
-    for node in graph.nodes[1:]:
-        args = [values[name] for name in node.inputs]
-        values[node.name] = args[0] + args[1] if node.op == "add" else _elementary(node.op, args[0])
-    return values
+    """Values of every node for the inputs ``x`` (any shape; a numpy array or a torch tensor).
+
+    Examples
+    --------
+    >>> forward(exp_sin_graph(), np.array([0.0]))["t3"]
+    array([2.])
+    """
+    graph = _check_graph(graph)
+    if type(x).__module__.split(".")[0] == "torch":  # kept as a tensor, so autograd can record the operations
+        import torch
+
+        if not bool(torch.isfinite(x).all()) or x.is_complex():
+            raise ValueError("x must hold finite real numbers")
+        return _evaluate(graph, x)
+    return _evaluate(graph, _check_x(x))
 
 
 def reverse_sweep(graph: Graph, x: np.ndarray) -> Sweep:
-    """Forward pass, then the reverse sweep ``u_bar = sum over children v of v_bar * dv/du``.
+    """Forward pass, then the reverse sweep ``t̄ = sum over users w of t of w̄ * dw/dt``.
 
     Parameters
     ----------
@@ -193,10 +249,15 @@ def reverse_sweep(graph: Graph, x: np.ndarray) -> Sweep:
     Returns
     -------
     Sweep
+
+    Examples
+    --------
+    >>> s = reverse_sweep(exp_sin_graph(), np.array([0.0]))
+    >>> s.adjoints["t3"], s.forward_ops, s.backward_ops
+    (array([6.97290926]), 6, 8)
     """
-    if not isinstance(graph, Graph):
-        raise TypeError(f"graph must be a Graph, got {type(graph).__name__}")
-    values = forward(graph, _check_x(x))
+    graph = _check_graph(graph)
+    values = _evaluate(graph, _check_x(x))
     adjoints = {node.name: np.zeros_like(values[node.name]) for node in graph.nodes}
     adjoints[graph.nodes[-1].name] = np.ones_like(values[graph.nodes[-1].name])
     edges = 0
@@ -208,16 +269,30 @@ def reverse_sweep(graph: Graph, x: np.ndarray) -> Sweep:
 
 
 def autograd_derivative(graph: Graph, x: np.ndarray) -> np.ndarray:
-    """``df/dx`` from PyTorch's autograd on the same graph (float64), as an independent oracle."""
+    """``df/dx`` from PyTorch's autograd on the same graph (float64), as an independent oracle.
+
+    Examples
+    --------
+    >>> autograd_derivative(exp_sin_graph(), np.array([0.0]))
+    array([20.91872779])
+    """
     import torch
 
+    graph = _check_graph(graph)
     xt = torch.tensor(_check_x(x), dtype=torch.float64, requires_grad=True)
-    (grad,) = torch.autograd.grad(forward(graph, xt)[graph.nodes[-1].name].sum(), xt)
+    (grad,) = torch.autograd.grad(_evaluate(graph, xt)[graph.nodes[-1].name].sum(), xt)
     return grad.numpy()
 
 
 def layout(graph: Graph) -> dict[str, tuple[float, float]]:
-    """Drawing positions: column = longest path from the input, rows centred within a column."""
+    """Drawing positions: column = longest path from the input, rows centred within a column.
+
+    Examples
+    --------
+    >>> layout(exp_sin_graph())["t4"], layout(exp_sin_graph())["t5"]
+    ((4.0, 0.5), (4.0, -0.5))
+    """
+    graph = _check_graph(graph)
     depth: dict[str, int] = {}
     for node in graph.nodes:
         depth[node.name] = 1 + max((depth[i] for i in node.inputs), default=-1)
@@ -238,7 +313,8 @@ class Cost:
     FLOPs are counted by :class:`torch.utils.flop_counter.FlopCounterMode`
     (matrix products only). Times are the best of ``repeat`` rounds, in
     seconds per call; ``time_ratio`` is the median over rounds of gradient
-    time / forward time, each round timing both back to back.
+    time / forward time, each round timing both back to back
+    (:func:`nnbook.timing.time_pair`).
     """
 
     n_params: np.ndarray
@@ -257,19 +333,21 @@ def reverse_mode_cost(
     Parameters
     ----------
     widths : sequence of int
-        Hidden widths (``>= 1``); the input has the same width, the output one unit.
+        Hidden widths, each in ``[1, MAX_WIDTH]``; the input has the same
+        width, the output one unit. All networks together may hold at most
+        ``MAX_COST_ELEMENTS`` weights and activations.
     depth : int
-        Number of hidden layers (``>= 1``).
+        Number of hidden layers, in ``[1, MAX_DEPTH]``.
     batch : int
-        Batch size of the forward pass (``>= 1``).
+        Batch size of the forward pass, in ``[1, MAX_BATCH]``.
     repeat : int
-        Timing rounds (``>= 1``).
+        Timing rounds, in ``[1, MAX_REPEAT]``.
     seed : int
         Seed of the weights and inputs.
     threads : int
-        PyTorch threads while timing (restored afterwards). One by default: on
-        a shared machine, multi-threaded kernels wait for descheduled threads
-        and the times scatter.
+        PyTorch threads while timing (restored afterwards), in ``[1, MAX_THREADS]``.
+        One by default: on a shared machine, multi-threaded kernels wait for
+        descheduled threads and the times scatter.
 
     Returns
     -------
@@ -278,14 +356,19 @@ def reverse_mode_cost(
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    for arg, v in (("depth", depth), ("batch", batch), ("repeat", repeat), ("threads", threads)):
-        if not isinstance(v, int) or v < 1:
-            raise ValueError(f"{arg} must be a positive int, got {v!r}")
-    if not len(widths) or not all(isinstance(w, int | np.integer) and w >= 1 for w in widths):
-        raise ValueError(f"widths must be a non-empty sequence of positive ints, got {widths!r}")
+    widths = v.check_array(widths, "widths", ndim=1, dtype="integer")
+    if widths.min() < 1 or widths.max() > MAX_WIDTH:
+        raise ValueError(f"widths must lie in [1, {MAX_WIDTH}], got values in [{widths.min()}, {widths.max()}]")
+    depth = v.check_int(depth, "depth", min_value=1, max_value=MAX_DEPTH)
+    batch = v.check_int(batch, "batch", min_value=1, max_value=MAX_BATCH)
+    repeat = v.check_int(repeat, "repeat", min_value=1, max_value=MAX_REPEAT)
+    seed = v.check_seed(seed)
+    threads = v.check_int(threads, "threads", min_value=1, max_value=MAX_THREADS)
+    elements = int(sum((depth + 1) * w * w + (depth + 1) * batch * w for w in widths.tolist()))
+    v.check_work(elements, "widths", MAX_COST_ELEMENTS, "weights and activations")
     gen = torch.Generator().manual_seed(seed)
     nets = []
-    for width in widths:
+    for width in widths.tolist():
         Ws = [torch.randn(width, width, generator=gen) / width**0.5 for _ in range(depth)]
         Ws.append(torch.randn(width, 1, generator=gen) / width**0.5)
         nets.append((torch.randn(batch, width, generator=gen), [W.requires_grad_() for W in Ws]))
@@ -294,7 +377,7 @@ def reverse_mode_cost(
     torch.set_num_threads(threads)
     try:
         times = [
-            _time_pair(
+            time_pair(
                 lambda x=x, p=p: _mlp_loss(x, p).detach(),
                 lambda x=x, p=p: torch.autograd.grad(_mlp_loss(x, p), p),
                 repeat,
@@ -329,24 +412,18 @@ def _mlp_loss(x, params):
     return (h @ params[-1]).sum()
 
 
-def _time_pair(f, g, repeat: int, min_time: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Seconds per call of ``f`` and of ``g`` in ``repeat`` interleaved rounds of at least ``min_time`` each."""
-    counts = []
-    for func in (f, g):
-        func()  # warm-up
-        number, start = 0, time.perf_counter()
-        while time.perf_counter() - start < min_time:
-            func()
-            number += 1
-        counts.append(number)
-    rounds = np.empty((repeat, 2))
-    for r in range(repeat):  # interleaved, so a burst of load from elsewhere slows both
-        for k, (func, number) in enumerate(zip((f, g), counts, strict=True)):
-            start = time.perf_counter()
-            for _ in range(number):
-                func()
-            rounds[r, k] = (time.perf_counter() - start) / number
-    return rounds[:, 0], rounds[:, 1]
+def _bar(name: str) -> str:
+    """The adjoint's symbol: a combining macron over the first letter (``t3`` -> ``t\u03043``)."""
+    return f"{name[0]}\u0304{name[1:]}"
+
+
+def _evaluate(graph: Graph, x):
+    """The forward pass on validated inputs, numpy or torch."""
+    values = {graph.nodes[0].name: x}
+    for node in graph.nodes[1:]:
+        args = [values[name] for name in node.inputs]
+        values[node.name] = args[0] + args[1] if node.op == "add" else _elementary(node.op, args[0])
+    return values
 
 
 def _elementary(op: str, u):
@@ -373,8 +450,11 @@ def _children(graph: Graph) -> dict[str, list[Node]]:
     return children
 
 
+def _check_graph(graph: object) -> Graph:
+    if not isinstance(graph, Graph):
+        raise TypeError(f"graph must be a Graph, got {type(graph).__name__}")
+    return graph
+
+
 def _check_x(x: object) -> np.ndarray:
-    x = np.asarray(x)
-    if x.dtype.kind not in "biuf" or not np.isfinite(x).all():
-        raise ValueError("x must be a finite real array")
-    return x.astype(np.float64)
+    return v.check_array(x, "x", min_rows=1)

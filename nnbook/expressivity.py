@@ -3,10 +3,12 @@
 A ReLU network is continuous and piecewise linear. For a scalar input the
 pieces can be found exactly by following the breakpoints through the layers
 (:func:`piecewise_linear`, :func:`count_linear_pieces`); a sampling grid only
-gives a lower estimate (:func:`nnbook.regions.count_pieces_on_grid`). The
-upper bounds of Montúfar et al. (2014) and Serra et al. (2018) on the number
-of regions are :func:`max_regions_one_layer` and :func:`max_regions`; regions
-of 2-D-input networks are estimated in :mod:`nnbook.regions`.
+gives a lower estimate (:func:`nnbook.regions.count_pieces_on_grid`). A
+network with more inputs is cut along a line segment with
+:func:`segment_network` (Hanin and Rolnick's measurement). The upper bounds of
+Montúfar et al. (2014) and Serra et al. (2018) on the number of regions are
+:func:`max_regions_one_layer` and :func:`max_regions`; regions of 2-D-input
+networks are estimated in :mod:`nnbook.regions`.
 
 Examples
 --------
@@ -24,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +35,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from nnbook import _validation as v
+
 RTOL = 1e-9  # default: adjacent pieces whose slopes differ by <= RTOL * (unit's largest |slope|) are one piece
+MAX_PIECE_ELEMENTS = 2**22  # pieces x width held at once by the exact counter (32 MiB per float64 array)
+MAX_UNITS = 10**6  # widths accepted by the region bounds
+MAX_BINOMIAL_TERMS = 10_000  # terms of an exact binomial sum (big-integer arithmetic, well under a second)
+MAX_BOUND_WORK = 200_000  # (states x choices) summed over layers in max_regions' dynamic programme
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,9 +61,19 @@ class PiecewiseLinear:
         """Number of linear pieces ``m``."""
         return int(self.slopes.shape[0])
 
+    @property
+    def widths(self) -> np.ndarray:
+        """Length of each piece, shape (m,)."""
+        return np.diff(self.breakpoints)
+
+    def count_wider_than(self, min_width: float) -> int:
+        """Number of pieces wider than ``min_width`` (``>= 0``): slivers narrower than that do not count."""
+        min_width = v.check_real(min_width, "min_width", min_value=0)
+        return int((self.widths > min_width).sum())
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Evaluate at ``x`` (any shape, inside the interval)."""
-        x = np.asarray(x, dtype=float)
+        x = v.check_array(x, "x", ndim=None, min_rows=0)
         k = np.clip(np.searchsorted(self.breakpoints, x, side="right") - 1, 0, self.num_pieces - 1)
         return self.slopes[k] * x + self.intercepts[k]
 
@@ -74,44 +93,91 @@ def _layers(model: nn.Module) -> list[nn.Module]:
     return layers
 
 
+def _scalar_layers(model: nn.Module) -> list[nn.Module]:
+    """The layers of a finite Linear/ReLU network with 1-D input and output."""
+    v.check_module(model)
+    layers = _layers(model)
+    linears = [layer for layer in layers if isinstance(layer, nn.Linear)]
+    if linears and linears[0].in_features != 1:
+        raise ValueError(f"model must take a 1-D input, its first Linear has in_features={linears[0].in_features}")
+    if linears and linears[-1].out_features != 1:
+        raise ValueError(f"model must have a 1-D output, its last Linear has out_features={linears[-1].out_features}")
+    return layers
+
+
 def _check_interval(lo: float, hi: float) -> tuple[float, float]:
-    for arg, v in (("lo", lo), ("hi", hi)):
-        if isinstance(v, bool) or not isinstance(v, int | float | np.floating | np.integer) or not np.isfinite(v):
-            raise ValueError(f"{arg} must be a finite real number, got {v!r}")
+    lo, hi = v.check_real(lo, "lo"), v.check_real(hi, "hi")
     if not hi > lo:
         raise ValueError(f"hi must be greater than lo, got lo={lo}, hi={hi}")
-    return float(lo), float(hi)
+    return lo, hi
 
 
-def _merge_equal_slopes(t: np.ndarray, A: np.ndarray, c: np.ndarray, rtol: float):
-    """Merge adjacent pieces whose slope vectors agree (continuity makes the intercepts agree too)."""
-    if A.shape[1] < 2:
-        return t, A, c
-    scale = np.abs(A).max(axis=1, keepdims=True)  # (width, 1): each unit's largest |slope|
-    same = (np.abs(A[:, 1:] - A[:, :-1]) <= rtol * scale).all(axis=0)
-    if not same.any():
-        return t, A, c
-    keep = np.concatenate([[True], ~same])  # first piece of each run of equal maps
-    return np.concatenate([t[:-1][keep], t[-1:]]), A[:, keep], c[:, keep]
+class _Pieces:
+    """The breakpoint state of the exact counter: pieces of ``[lo, hi]`` and each unit's affine map on them."""
 
+    def __init__(self, lo: float, hi: float, rtol: float) -> None:
+        self.t = np.array([lo, hi])  # breakpoints, shape (m + 1,)
+        self.A, self.c = np.ones((1, 1)), np.zeros((1, 1))  # values on piece k: A[:, k] * x + c[:, k], (width, m)
+        self.rtol = rtol
 
-def _split_at_kinks(t: np.ndarray, A: np.ndarray, c: np.ndarray):
-    """Add the zeros of every unit's pre-activation ``A x + c`` that fall strictly inside a piece."""
-    m = A.shape[1]
-    eps = 1e-12 * (t[-1] - t[0])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        roots = -c / A  # (width, m); inf/nan where A == 0
-    inside = (roots > t[:-1] + eps) & (roots < t[1:] - eps)
-    if not inside.any():
-        return t, A, c
-    roots = np.sort(np.where(inside, roots, np.nan), axis=0)  # nan sorts last
-    cols = np.concatenate([t[None, :-1], roots], axis=0)  # (width + 1, m), each column increasing
-    valid = ~np.isnan(cols)
-    parent = np.broadcast_to(np.arange(m), cols.shape).T[valid.T]
-    starts = cols.T[valid.T]  # piece by piece
-    fresh = np.concatenate([[True], np.diff(starts) > eps])  # two units with the same zero: one breakpoint
-    parent = parent[fresh]
-    return np.concatenate([starts[fresh], t[-1:]]), A[:, parent], c[:, parent]
+    def copy(self) -> _Pieces:
+        new = _Pieces.__new__(_Pieces)
+        new.t, new.A, new.c, new.rtol = self.t, self.A, self.c, self.rtol
+        return new
+
+    def apply(self, layer: nn.Module) -> None:
+        if isinstance(layer, nn.Linear):
+            with torch.no_grad():
+                W = layer.weight.detach().to("cpu", torch.float64).numpy()  # (out, in)
+                b = np.zeros(W.shape[0]) if layer.bias is None else layer.bias.detach().to("cpu", torch.float64).numpy()
+            if W.shape[1] != self.A.shape[0]:
+                raise ValueError(f"model has a Linear with in_features={W.shape[1]} after width {self.A.shape[0]}")
+            v.check_work(self.A.shape[1] * W.shape[0], "model", MAX_PIECE_ELEMENTS, "(pieces x width) values")
+            self.A, self.c = W @ self.A, W @ self.c + b[:, None]
+        else:
+            self._split_at_kinks()
+            mid = 0.5 * (self.t[:-1] + self.t[1:])
+            on = self.A * mid + self.c > 0
+            self.A, self.c = self.A * on, self.c * on
+            self.merge()
+
+    def _split_at_kinks(self) -> None:
+        """Add the zeros of every unit's pre-activation ``A x + c`` that fall strictly inside a piece."""
+        t, A, c = self.t, self.A, self.c
+        m = A.shape[1]
+        eps = 1e-12 * (t[-1] - t[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            roots = -c / A  # (width, m); inf/nan where A == 0
+        inside = (roots > t[:-1] + eps) & (roots < t[1:] - eps)
+        new = int(inside.sum())
+        if new == 0:
+            return
+        v.check_work((m + new) * A.shape[0], "model", MAX_PIECE_ELEMENTS, "(pieces x width) values")
+        roots = np.sort(np.where(inside, roots, np.nan), axis=0)  # nan sorts last
+        cols = np.concatenate([t[None, :-1], roots], axis=0)  # (width + 1, m), each column increasing
+        valid = ~np.isnan(cols)
+        parent = np.broadcast_to(np.arange(m), cols.shape).T[valid.T]
+        starts = cols.T[valid.T]  # piece by piece
+        fresh = np.concatenate([[True], np.diff(starts) > eps])  # two units with the same zero: one breakpoint
+        parent = parent[fresh]
+        self.t, self.A, self.c = np.concatenate([starts[fresh], t[-1:]]), A[:, parent], c[:, parent]
+
+    def merge(self) -> None:
+        """Merge adjacent pieces whose slope vectors agree (continuity makes the intercepts agree too)."""
+        if self.A.shape[1] < 2:
+            return
+        scale = np.abs(self.A).max(axis=1, keepdims=True)  # (width, 1): each unit's largest |slope|
+        same = (np.abs(self.A[:, 1:] - self.A[:, :-1]) <= self.rtol * scale).all(axis=0)
+        if same.any():
+            keep = np.concatenate([[True], ~same])  # first piece of each run of equal maps
+            self.t = np.concatenate([self.t[:-1][keep], self.t[-1:]])
+            self.A, self.c = self.A[:, keep], self.c[:, keep]
+
+    def result(self) -> PiecewiseLinear:
+        if self.A.shape[0] != 1:
+            raise ValueError(f"model must have a 1-D output, got width {self.A.shape[0]}")
+        self.merge()
+        return PiecewiseLinear(breakpoints=self.t, slopes=self.A[0].copy(), intercepts=self.c[0].copy())
 
 
 def piecewise_linear(model: nn.Sequential, lo: float, hi: float, rtol: float = RTOL) -> PiecewiseLinear:
@@ -136,17 +202,23 @@ def piecewise_linear(model: nn.Sequential, lo: float, hi: float, rtol: float = R
     Parameters
     ----------
     model : torch.nn.Sequential
-        Linear and ReLU layers (nested Sequentials and Identity allowed), input
-        and output of dimension 1.
+        Linear and ReLU layers (nested Sequentials and Identity allowed) with
+        finite parameters, input and output of dimension 1.
     lo, hi : float
         The interval, ``lo < hi``.
     rtol : float
-        Relative tolerance for merging pieces (``>= 0``).
+        Relative tolerance for merging pieces, in ``[0, 1)``.
 
     Returns
     -------
     PiecewiseLinear
         Breakpoints (m + 1,), slopes (m,) and intercepts (m,).
+
+    Raises
+    ------
+    ValueError
+        If the pieces times the width would exceed ``MAX_PIECE_ELEMENTS``
+        (checked before each layer's arrays are allocated).
 
     Examples
     --------
@@ -159,41 +231,20 @@ def piecewise_linear(model: nn.Sequential, lo: float, hi: float, rtol: float = R
     >>> f.breakpoints.tolist(), f.slopes.tolist()
     ([0.0, 0.5, 2.0], [0.0, 1.0])
     """
-    layers = _layers(model)
+    layers = _scalar_layers(model)
     lo, hi = _check_interval(lo, hi)
-    if isinstance(rtol, bool) or not isinstance(rtol, int | float) or not rtol >= 0 or not np.isfinite(rtol):
-        raise ValueError(f"rtol must be a finite number >= 0, got {rtol!r}")
-    linears = [layer for layer in layers if isinstance(layer, nn.Linear)]
-    if linears and linears[0].in_features != 1:
-        raise ValueError(f"model must take a 1-D input, its first Linear has in_features={linears[0].in_features}")
-    if linears and linears[-1].out_features != 1:
-        raise ValueError(f"model must have a 1-D output, its last Linear has out_features={linears[-1].out_features}")
-
-    t = np.array([lo, hi])  # breakpoints, shape (m + 1,)
-    A, c = np.ones((1, 1)), np.zeros((1, 1))  # activations on piece k: A[:, k] * x + c[:, k], shape (width, m)
-    with torch.no_grad():
-        for layer in layers:
-            if isinstance(layer, nn.Linear):
-                W = layer.weight.detach().to("cpu", torch.float64).numpy()  # (out, in)
-                b = np.zeros(W.shape[0]) if layer.bias is None else layer.bias.detach().to("cpu", torch.float64).numpy()
-                if W.shape[1] != A.shape[0]:
-                    raise ValueError(f"model has a Linear with in_features={W.shape[1]} after width {A.shape[0]}")
-                A, c = W @ A, W @ c + b[:, None]
-            else:
-                t, A, c = _split_at_kinks(t, A, c)
-                mid = 0.5 * (t[:-1] + t[1:])
-                on = A * mid + c > 0
-                A, c = A * on, c * on
-                t, A, c = _merge_equal_slopes(t, A, c, rtol)
-    t, A, c = _merge_equal_slopes(t, A, c, rtol)
-    return PiecewiseLinear(breakpoints=t, slopes=A[0].copy(), intercepts=c[0].copy())
+    rtol = v.check_real(rtol, "rtol", min_value=0, max_value=1, max_inclusive=False)
+    state = _Pieces(lo, hi, rtol)
+    for layer in layers:
+        state.apply(layer)
+    return state.result()
 
 
 def count_linear_pieces(model: nn.Sequential, lo: float, hi: float, rtol: float = RTOL) -> int:
     """Exact number of linear pieces of a scalar ReLU network on ``[lo, hi]``.
 
-    See :func:`piecewise_linear` for the method and the meaning of ``rtol``
-    (adjacent pieces with equal affine maps count as one).
+    See :func:`piecewise_linear` for the method, the limit on the work and the
+    meaning of ``rtol`` (adjacent pieces with equal affine maps count as one).
 
     Parameters
     ----------
@@ -217,32 +268,98 @@ def count_linear_pieces(model: nn.Sequential, lo: float, hi: float, rtol: float 
     return piecewise_linear(model, lo, hi, rtol).num_pieces
 
 
+def segment_network(model: nn.Sequential, start: np.ndarray, end: np.ndarray) -> nn.Sequential:
+    """The scalar network ``t -> model(start + t (end - start))``: ``model`` restricted to a line segment.
+
+    Its pieces on ``[0, 1]`` are the linear regions of ``model`` that the
+    segment crosses, the quantity Hanin and Rolnick (2019a) count "along a
+    line" through the input space.
+
+    Parameters
+    ----------
+    model : torch.nn.Sequential
+        Linear/ReLU layers with input dimension ``d``.
+    start, end : ndarray, shape (d,)
+        The segment's end points (distinct).
+
+    Returns
+    -------
+    torch.nn.Sequential
+        ``Linear(1, d)`` followed by a copy of the layers of ``model``, all float64.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.ReLU()).double()
+    >>> with torch.no_grad():
+    ...     _ = net[0].weight.copy_(torch.tensor([[1.0, 0.0]]))
+    ...     _ = net[0].bias.zero_()
+    >>> count_linear_pieces(segment_network(net, np.array([-1.0, 0.5]), np.array([1.0, 0.5])), 0.0, 1.0)
+    2
+    """
+    v.check_module(model)
+    layers = _layers(model)
+    first = next((layer for layer in layers if isinstance(layer, nn.Linear)), None)
+    if first is None:
+        raise ValueError("model must contain a Linear layer")
+    d = first.in_features
+    start = v.check_array(start, "start", shape=(d,))
+    end = v.check_array(end, "end", shape=(d,))
+    if np.array_equal(start, end):
+        raise ValueError("start and end must be distinct points")
+    line = nn.Linear(1, d).double()
+    with torch.no_grad():
+        line.weight.copy_(torch.from_numpy(end - start)[:, None])
+        line.bias.copy_(torch.from_numpy(start))
+    return nn.Sequential(line, *copy.deepcopy(layers)).double()
+
+
+def _binomial_sum(n: int, m: int) -> int:
+    """``sum_{k <= m} C(n, k)`` exactly, with at most ``min(m, n - m) + 1`` terms."""
+    if m >= n:
+        return 1 << n
+    if m > n - m - 1:  # fewer terms through the complement: 2^n - sum_{k <= n - m - 1} C(n, k)
+        return (1 << n) - _binomial_sum(n, n - m - 1)
+    v.check_work(m + 1, "n_inputs and width", MAX_BINOMIAL_TERMS, "binomial terms")
+    total, term = 1, 1
+    for k in range(1, m + 1):
+        term = term * (n - k + 1) // k
+        total += term
+    return total
+
+
 def max_regions_one_layer(n_inputs: int, width: int) -> int:
     """Most regions a one-hidden-layer ReLU network can have: ``sum_{k<=min(n0,n1)} C(n1, k)``.
 
     ``width`` hyperplanes in general position cut ``R^n_inputs`` into this many
     regions (Zaslavsky 1975), the bound of Montúfar et al. (2014) and Serra et
-    al. (2018) for one layer.
+    al. (2018) for one layer. Computed exactly with Python integers; for
+    ``n_inputs >= width`` it is ``2 ** width``.
 
     Parameters
     ----------
     n_inputs : int
-        Input dimension ``n0 >= 1``.
+        Input dimension ``n0``, in ``[1, MAX_UNITS]``.
     width : int
-        Number of hidden units ``n1 >= 0``.
+        Number of hidden units ``n1``, in ``[0, MAX_UNITS]``.
 
     Returns
     -------
     int
+
+    Raises
+    ------
+    ValueError
+        If the sum needs more than ``MAX_BINOMIAL_TERMS`` terms (``min(n0, n1 - n0)`` too large).
 
     Examples
     --------
     >>> max_regions_one_layer(2, 16), max_regions_one_layer(1, 5), max_regions_one_layer(8, 3)
     (137, 6, 8)
     """
-    _check_count(n_inputs, "n_inputs", 1)
-    _check_count(width, "width", 0)
-    return sum(math.comb(width, k) for k in range(min(n_inputs, width) + 1))
+    n_inputs = v.check_int(n_inputs, "n_inputs", min_value=1, max_value=MAX_UNITS)
+    width = v.check_int(width, "width", min_value=0, max_value=MAX_UNITS)
+    return _binomial_sum(width, n_inputs)
 
 
 def max_regions(n_inputs: int, widths: Sequence[int]) -> int:
@@ -256,35 +373,43 @@ def max_regions(n_inputs: int, widths: Sequence[int]) -> int:
     Parameters
     ----------
     n_inputs : int
-        Input dimension ``n_0 >= 1``.
+        Input dimension ``n_0``, in ``[1, MAX_UNITS]``.
     widths : sequence of int
-        Hidden widths ``n_1, ..., n_L`` (each ``>= 1``, at least one).
+        Hidden widths ``n_1, ..., n_L`` (each in ``[1, MAX_UNITS]``, at least one).
 
     Returns
     -------
     int
+
+    Raises
+    ------
+    ValueError
+        If the dynamic programme would take more than ``MAX_BOUND_WORK`` steps.
 
     Examples
     --------
     >>> max_regions(2, [16]), max_regions(1, [2, 2, 2])
     (137, 27)
     """
-    _check_count(n_inputs, "n_inputs", 1)
-    if isinstance(widths, str | bytes) or not isinstance(widths, Sequence) or len(widths) == 0:
-        raise ValueError(f"widths must be a non-empty sequence of ints, got {widths!r}")
-    for i, w in enumerate(widths):
-        _check_count(w, f"widths[{i}]", 1)
+    n_inputs = v.check_int(n_inputs, "n_inputs", min_value=1, max_value=MAX_UNITS)
+    if isinstance(widths, str | bytes) or not isinstance(widths, Sequence):
+        raise TypeError(f"widths must be a sequence of ints, got {type(widths).__name__}")
+    if len(widths) == 0:
+        raise ValueError("widths must hold at least one width, got an empty sequence")
+    v.check_work(len(widths), "widths", MAX_BOUND_WORK, "layers")
+    widths = [v.check_int(w, f"widths[{i}]", min_value=1, max_value=MAX_UNITS) for i, w in enumerate(widths)]
+    work, d = 0, n_inputs
+    for n in widths:  # the states are the running minima <= d; each has <= min(d, n) + 1 choices
+        work += (min(d, n) + 1) ** 2
+        d = min(d, n)
+    v.check_work(work, "n_inputs and widths", MAX_BOUND_WORK, "dynamic-programming steps")
     ways = {n_inputs: 1}  # running minimum d -> number of weighted tuples (j_1..j_l) reaching it
     for n in widths:
+        combs = [math.comb(n, j) for j in range(min(max(ways), n) + 1)]
         step: dict[int, int] = {}
         for d, count in ways.items():
             for j in range(min(d, n) + 1):
                 key = min(d, n - j)
-                step[key] = step.get(key, 0) + count * math.comb(n, j)
+                step[key] = step.get(key, 0) + count * combs[j]
         ways = step
     return sum(ways.values())
-
-
-def _check_count(value: object, arg: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{arg} must be an int >= {minimum}, got {value!r}")

@@ -1,23 +1,25 @@
-"""MobileNetV2 from Table 2 of Sandler et al. (2018): the PyTorch module and its convolutions counted by hand.
+"""MobileNetV2 from Table 2 of Sandler et al. (2018): its layers counted from the table, its module from torchvision.
 
 The network is a 3x3 stem convolution, seventeen inverted residual blocks
 (1x1 expansion by a factor ``t``, 3x3 depthwise convolution, 1x1 linear
 projection; a skip connection when the stride is 1 and the channels match),
-a 1x1 convolution to 1280 channels, global average pooling and a linear
-classifier. Every convolution is followed by BatchNorm, and all but the
-projections by ReLU6.
+a 1x1 convolution to 1280 channels (the head), a global average pool and,
+as the last row of Table 2, a ``conv2d 1x1`` with ``k`` outputs on the pooled
+1x1x1280 map: the classifier.
 
-:func:`conv_layers` lists the 52 convolutions with their shapes from the
-table alone, without building the module; :func:`mobilenet_v2` builds the
-module from the same table; the tests check that the two agree.
+:func:`layers` lists these 54 layers with their shapes from the table alone;
+:func:`stage_table` groups them by row of Table 2. :func:`mobilenet_v2`
+returns torchvision's implementation, which is *not* built from
+:data:`STAGES`, so comparing the two (the tests and the chapter do, with
+forward hooks) checks the table against an independent model.
 
 Examples
 --------
->>> layers = conv_layers(224)
->>> len(layers), layers[0].name, layers[-1].name
-(52, 'stem', 'head')
->>> parameter_count()
-3504872
+>>> every = layers(224)
+>>> len(every), every[0].name, every[-3].name, every[-1].name
+(54, 'stem', 'head', 'classifier')
+>>> parameter_count(), parameter_count(batch_norm="none")
+(3504872, 3470760)
 >>> round(mac_count(224) / 1e6)
 301
 """
@@ -25,15 +27,16 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Integral
 
 import torch
 from torch import nn
 
+from nnbook import _validation as v
+
 
 @dataclass(frozen=True)
 class Stage:
-    """One row of the paper's Table 2: ``n`` inverted residual blocks."""
+    """One bottleneck row of the paper's Table 2: ``n`` inverted residual blocks."""
 
     t: int  # expansion factor of the 1x1 expansion
     c: int  # output channels of every block of the stage
@@ -50,166 +53,258 @@ STAGES = (
     Stage(6, 160, 3, 2),
     Stage(6, 320, 1, 1),
 )
-STEM_CHANNELS = 32  # output channels of the first 3x3 convolution (stride 2)
-HEAD_CHANNELS = 1280  # output channels of the last 1x1 convolution
-MIN_INPUT_SIZE = 32  # 2**5: each of the five stride-2 stages halves a map of >= 2 pixels
+IMAGE_CHANNELS = 3  # RGB input
+STEM_CHANNELS = 32  # output channels of the first convolution
+STEM_STRIDE = 2
+KERNEL_SIZE = 3  # of the stem and of every depthwise filter
+HEAD_CHANNELS = 1280  # output channels of the last 1x1 convolution before the pool
+IMAGENET_CLASSES = 1000  # k of Table 2's last row, as in the paper's ImageNet experiments
+PAPER_INPUT_SIZE = 224  # the resolution of Table 2
+DROPOUT = 0.2  # before torchvision's classifier (inactive at inference)
+MIN_INPUT_SIZE = 32  # 2**5: each of the five stride-2 layers halves a map of >= 2 pixels
+MAX_INPUT_SIZE = 16384  # counts are exact integers at any size; this bounds the shapes to meaningful images
+MAX_CLASSES = 100_000  # the classifier holds 1281 * k numbers: bounded so a module always fits in memory
+BATCH_NORM = {"trainable": 2, "folded": 1, "none": 0}  # parameters per channel: scale and shift, bias, none
+KINDS = ("stem", "expand", "depthwise", "project", "head", "pool", "classifier")
+TABLE2_ROWS = ("conv2d", *(["bottleneck"] * len(STAGES)), "conv2d 1x1", "avgpool", "conv2d 1x1")
 
 
 @dataclass(frozen=True)
-class Conv:
-    """One convolution of MobileNetV2 (square maps, ``padding = kernel_size // 2``)."""
+class Layer:
+    """One layer of MobileNetV2 (square maps, ``padding = kernel_size // 2`` for convolutions)."""
 
     index: int  # position in execution order, from 0
-    name: str  # "stem", "block<b>.expand" / ".depthwise" / ".project", "head"
-    block: int  # inverted residual block 1..17; 0 for the stem, 18 for the head
-    kind: str  # "stem", "expand", "depthwise", "project" or "head"
+    name: str  # "stem", "block<b>.expand" / ".depthwise" / ".project", "head", "pool", "classifier"
+    block: int  # unit: 0 stem, 1..17 inverted residual blocks, 18 head, 19 pool, 20 classifier
+    stage: int  # row of Table 2 (0 stem, 1..7 bottleneck stages, 8 head, 9 pool, 10 classifier)
+    kind: str  # one of KINDS
     in_channels: int
     out_channels: int
-    kernel_size: int
+    kernel_size: int  # the whole map for the global average pool
     stride: int
-    groups: int  # in_channels for a depthwise convolution, else 1
+    groups: int  # in_channels for a depthwise convolution or the pool, else 1
     in_size: int  # height = width of the input map
     out_size: int  # height = width of the output map
     residual: bool  # a projection whose block adds its input (the add is fused here)
 
     @property
     def weight_count(self) -> int:
-        """Number of weights (no bias): ``k * k * in_channels / groups * out_channels``."""
-        return self.kernel_size**2 * (self.in_channels // self.groups) * self.out_channels
+        """Number of weights (no bias; the pool has none): ``k * k * in_channels / groups * out_channels``."""
+        return 0 if self.kind == "pool" else self.kernel_size**2 * (self.in_channels // self.groups) * self.out_channels
+
+    @property
+    def parameters(self) -> int:
+        """Trainable parameters, as in torchvision: weights, BatchNorm scale and shift (the classifier: bias)."""
+        return _parameters(self, BATCH_NORM["trainable"])
 
     @property
     def macs(self) -> int:
-        """Multiply-accumulates of one image: each output element costs ``k * k * in_channels / groups``."""
-        return self.out_size**2 * self.out_channels * self.kernel_size**2 * (self.in_channels // self.groups)
+        """Multiply-accumulates of one image: ``k * k * in_channels / groups`` per output element (pool: 0)."""
+        return self.out_size**2 * self.weight_count
 
 
-def check_input_size(input_size: int) -> int:
-    """Return ``input_size`` as an int if it is an integer ``>= 32`` (five stride-2 stages), else raise."""
-    if isinstance(input_size, bool) or not isinstance(input_size, Integral):
-        raise TypeError(f"input_size must be an int, got {type(input_size).__name__}")
-    input_size = int(input_size)
-    if input_size < MIN_INPUT_SIZE:
-        raise ValueError(
-            f"input_size must be >= {MIN_INPUT_SIZE} so that each of the five stride-2 stages "
-            f"halves a map of at least 2 pixels, got {input_size}"
-        )
-    return input_size
+@dataclass(frozen=True)
+class StageRow:
+    """One row of Table 2 with what it holds: shapes, settings, layer range, parameters, multiply-adds."""
+
+    row: int  # 0..10
+    operator: str  # "conv2d", "bottleneck", "conv2d 1x1" or "avgpool"
+    input_shape: tuple[int, int, int]  # (C, H, W) entering the row
+    t: int | None  # expansion factor (bottlenecks only)
+    c: int  # output channels
+    n: int  # repeats
+    s: int | None  # stride of the first layer (None for the pool)
+    first: int  # index of the row's first layer in :func:`layers`
+    last: int  # index of its last layer
+    parameters: int  # with trainable BatchNorm (2 per channel); the classifier with its bias
+    macs: int
 
 
-def conv_layers(input_size: int = 224) -> tuple[Conv, ...]:
-    """The 52 convolutions of MobileNetV2 for a square ``input_size`` image, in execution order.
+def layers(
+    input_size: int = PAPER_INPUT_SIZE, num_classes: int = IMAGENET_CLASSES, classifier: bool = True
+) -> tuple[Layer, ...]:
+    """The layers of MobileNetV2 for a square ``input_size`` image, in execution order.
 
     Parameters
     ----------
     input_size : int
-        Height = width of the RGB input image, ``>= 32``.
+        Height = width of the RGB input image, ``MIN_INPUT_SIZE <= input_size <= MAX_INPUT_SIZE``.
+    num_classes : int
+        Outputs ``k`` of the classifier, ``1 <= num_classes <= MAX_CLASSES``.
+    classifier : bool
+        Include the last two rows of Table 2 (the global average pool and the
+        ``conv2d 1x1`` with ``k`` outputs); without them the list stops at the head.
 
     Returns
     -------
-    tuple of Conv, length 52
+    tuple of Layer, length 54 (52 without the classifier)
         Stem, then expansion (absent in the first block, whose ``t = 1``),
-        depthwise and projection of each block, then the head.
+        depthwise and projection of each block, the head, the pool, the classifier.
 
     Examples
     --------
-    >>> [(c.name, c.in_size, c.out_size) for c in conv_layers(56)[:3]]
+    >>> [(x.name, x.in_size, x.out_size) for x in layers(56)[:3]]
     [('stem', 56, 28), ('block1.depthwise', 28, 28), ('block1.project', 28, 28)]
+    >>> [(x.name, x.in_channels, x.out_channels, x.in_size) for x in layers(56, 10)[-2:]]
+    [('pool', 1280, 1280, 2), ('classifier', 1280, 10, 1)]
     """
-    size = check_input_size(input_size)
+    size = v.check_int(input_size, "input_size", min_value=MIN_INPUT_SIZE, max_value=MAX_INPUT_SIZE)
+    v.check_int(num_classes, "num_classes", min_value=1, max_value=MAX_CLASSES)
+    v.check_bool(classifier, "classifier")
+    out: list[Layer] = []
 
-    def out(size: int, kernel: int, stride: int) -> int:
-        return (size + 2 * (kernel // 2) - kernel) // stride + 1
-
-    layers: list[Conv] = []
-
-    def add(name, block, kind, cin, cout, kernel, stride, groups, size, residual=False) -> int:
-        o = out(size, kernel, stride)
-        layers.append(Conv(len(layers), name, block, kind, cin, cout, kernel, stride, groups, size, o, residual))
+    def add(name, block, stage, kind, cin, cout, kernel, stride, groups, size, residual=False) -> int:
+        o = 1 if kind == "pool" else (size + 2 * (kernel // 2) - kernel) // stride + 1  # the pool is global
+        out.append(Layer(len(out), name, block, stage, kind, cin, cout, kernel, stride, groups, size, o, residual))
         return o
 
-    size = add("stem", 0, "stem", 3, STEM_CHANNELS, 3, 2, 1, size)
+    size = add("stem", 0, 0, "stem", IMAGE_CHANNELS, STEM_CHANNELS, KERNEL_SIZE, STEM_STRIDE, 1, size)
     cin, block = STEM_CHANNELS, 0
-    for stage in STAGES:
+    for row, stage in enumerate(STAGES, start=1):
         for i in range(stage.n):
             block += 1
-            stride = stage.s if i == 0 else 1
-            hidden = cin * stage.t
-            residual = stride == 1 and cin == stage.c
+            stride, hidden = (stage.s if i == 0 else 1), cin * stage.t
             if stage.t != 1:
-                add(f"block{block}.expand", block, "expand", cin, hidden, 1, 1, 1, size)
-            size = add(f"block{block}.depthwise", block, "depthwise", hidden, hidden, 3, stride, hidden, size)
-            add(f"block{block}.project", block, "project", hidden, stage.c, 1, 1, 1, size, residual)
+                add(f"block{block}.expand", block, row, "expand", cin, hidden, 1, 1, 1, size)
+            size = add(
+                f"block{block}.depthwise", block, row, "depthwise", hidden, hidden, KERNEL_SIZE, stride, hidden, size
+            )
+            residual = stride == 1 and cin == stage.c
+            add(f"block{block}.project", block, row, "project", hidden, stage.c, 1, 1, 1, size, residual)
             cin = stage.c
-    add("head", block + 1, "head", cin, HEAD_CHANNELS, 1, 1, 1, size)
-    return tuple(layers)
+    row = len(STAGES) + 1
+    add("head", block + 1, row, "head", cin, HEAD_CHANNELS, 1, 1, 1, size)
+    if classifier:
+        add("pool", block + 2, row + 1, "pool", HEAD_CHANNELS, HEAD_CHANNELS, size, size, HEAD_CHANNELS, size)
+        add("classifier", block + 3, row + 2, "classifier", HEAD_CHANNELS, int(num_classes), 1, 1, 1, 1)
+    return tuple(out)
 
 
-def parameter_count(num_classes: int = 1000) -> int:
-    """Trainable parameters of :func:`mobilenet_v2`, counted from Table 2.
-
-    Convolutions have no bias; each is followed by a BatchNorm with a scale and
-    a shift per channel; the classifier is ``Linear(1280, num_classes)``.
+def conv_layers(input_size: int = PAPER_INPUT_SIZE, num_classes: int = IMAGENET_CLASSES, classifier: bool = True):
+    """The convolutions of :func:`layers` (every layer but the pool): 53, or 52 without the classifier.
 
     Examples
     --------
-    >>> parameter_count(10)
-    2236682
+    >>> [c.index for c in conv_layers(224)][-3:]
+    [50, 51, 53]
     """
-    _check_classes(num_classes)
-    convs = conv_layers(MIN_INPUT_SIZE)
-    return sum(c.weight_count + 2 * c.out_channels for c in convs) + (HEAD_CHANNELS + 1) * num_classes
+    return tuple(x for x in layers(input_size, num_classes, classifier) if x.kind != "pool")
 
 
-def mac_count(input_size: int = 224, num_classes: int = 1000) -> int:
+def parameter_count(num_classes: int = IMAGENET_CLASSES, batch_norm: str = "trainable") -> int:
+    """Parameters of MobileNetV2 (width 1.0), counted from Table 2.
+
+    Convolutions have no bias; each but the classifier is followed by a
+    BatchNorm, counted as ``batch_norm`` says: ``"trainable"`` (a scale and a
+    shift per channel, torchvision's module), ``"folded"`` (one bias per
+    channel, the inference model) or ``"none"``. The classifier has ``k``
+    biases.
+
+    Examples
+    --------
+    >>> [parameter_count(10, bn) for bn in BATCH_NORM]
+    [2236682, 2219626, 2202570]
+    """
+    per_channel = BATCH_NORM[v.check_choice(batch_norm, "batch_norm", tuple(BATCH_NORM))]
+    return sum(_parameters(x, per_channel) for x in layers(MIN_INPUT_SIZE, num_classes))
+
+
+def mac_count(input_size: int = PAPER_INPUT_SIZE, num_classes: int = IMAGENET_CLASSES) -> int:
     """Multiply-accumulates of one forward pass: the 52 convolutions plus the classifier.
 
     BatchNorm, ReLU6, the residual additions and the pooling are not counted
-    (they are a few additions per activation, not multiply-accumulates).
+    (a few additions per activation, not multiply-accumulates).
 
     Examples
     --------
     >>> mac_count(224, 1000) - mac_count(224, 10)
     1267200
     """
-    _check_classes(num_classes)
-    return sum(c.macs for c in conv_layers(input_size)) + HEAD_CHANNELS * num_classes
+    return sum(x.macs for x in layers(input_size, num_classes))
 
 
-class InvertedResidual(nn.Module):
-    """Expand (1x1, unless ``t = 1``), filter (3x3 depthwise), project (1x1, linear); add the input if shapes match."""
+def stage_table(input_size: int = PAPER_INPUT_SIZE, num_classes: int = IMAGENET_CLASSES) -> tuple[StageRow, ...]:
+    """The eleven rows of Table 2 recomputed from :func:`layers`, with parameters and multiply-adds per row.
 
-    def __init__(self, cin: int, cout: int, stride: int, t: int) -> None:
-        super().__init__()
-        hidden = cin * t
-        self.use_residual = stride == 1 and cin == cout
-        layers: list[nn.Module] = []
-        if t != 1:
-            layers += _conv_bn(cin, hidden, 1, 1, 1, relu=True)
-        layers += _conv_bn(hidden, hidden, 3, stride, hidden, relu=True)
-        layers += _conv_bn(hidden, cout, 1, 1, 1, relu=False)
-        self.conv = nn.Sequential(*layers)
+    Examples
+    --------
+    >>> rows = stage_table(224)
+    >>> [(r.operator, r.input_shape, r.t, r.c, r.n, r.s) for r in rows[1:3]]
+    [('bottleneck', (32, 112, 112), 1, 16, 1, 1), ('bottleneck', (16, 112, 112), 6, 24, 2, 2)]
+    >>> sum(r.parameters for r in rows) == parameter_count(), sum(r.macs for r in rows) == mac_count(224)
+    (True, True)
+    """
+    every = layers(input_size, num_classes)
+    rows = []
+    for row, operator in enumerate(TABLE2_ROWS):
+        members = [x for x in every if x.stage == row]
+        first, last = members[0], members[-1]
+        stage = STAGES[row - 1] if operator == "bottleneck" else None
+        rows.append(
+            StageRow(
+                row=row,
+                operator=operator,
+                input_shape=(first.in_channels, first.in_size, first.in_size),
+                t=stage.t if stage else None,
+                c=last.out_channels,
+                n=stage.n if stage else 1,
+                s=None if first.kind == "pool" else (stage.s if stage else first.stride),
+                first=first.index,
+                last=last.index,
+                parameters=sum(x.parameters for x in members),
+                macs=sum(x.macs for x in members),
+            )
+        )
+    return tuple(rows)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, cin, H, W) -> (N, cout, H/stride, W/stride)
-        return x + self.conv(x) if self.use_residual else self.conv(x)
+
+@dataclass(frozen=True)
+class KindCost:
+    """Multiply-adds and parameters of all layers of one kind, and their shares of the network's."""
+
+    macs: int
+    parameters: int  # trainable, as in torchvision
+    mac_share: float
+    parameter_share: float
 
 
-def mobilenet_v2(num_classes: int = 1000, seed: int = 0) -> nn.Module:
-    """MobileNetV2 with width multiplier 1.0, built from the paper's Table 2.
+def cost_by_kind(input_size: int = PAPER_INPUT_SIZE, num_classes: int = IMAGENET_CLASSES) -> dict[str, KindCost]:
+    """Multiply-adds and parameters of each kind of layer (stem, expand, ..., classifier).
+
+    Examples
+    --------
+    >>> costs = cost_by_kind(224)
+    >>> round(100 * costs["depthwise"].mac_share, 1), round(100 * costs["classifier"].parameter_share, 1)
+    (6.9, 36.5)
+    """
+    every = layers(input_size, num_classes)
+    macs, params = sum(x.macs for x in every), sum(x.parameters for x in every)
+    costs = {}
+    for kind in KINDS:
+        m = sum(x.macs for x in every if x.kind == kind)
+        p = sum(x.parameters for x in every if x.kind == kind)
+        costs[kind] = KindCost(m, p, m / macs, p / params)
+    return costs
+
+
+def mobilenet_v2(num_classes: int = IMAGENET_CLASSES, seed: int = 0) -> nn.Module:
+    """torchvision's MobileNetV2 (width 1.0), initialised from ``seed``, in evaluation mode.
 
     Parameters
     ----------
     num_classes : int
-        Outputs of the final linear layer (1000 for ImageNet).
+        Outputs of the final linear layer, ``1 <= num_classes <= MAX_CLASSES``.
     seed : int
-        Seed of the weight initialisation (Kaiming normal for convolutions,
-        N(0, 0.01^2) for the classifier, BatchNorm at identity), drawn from a
-        private :class:`torch.Generator`.
+        Seed of the weight initialisation (torchvision's scheme: Kaiming normal
+        for convolutions, N(0, 0.01^2) for the classifier, BatchNorm at
+        identity), drawn from a private :class:`torch.Generator`; torch's
+        global random state is left as it was.
 
     Returns
     -------
     torch.nn.Module
-        ``features`` (stem, 17 blocks, head) and ``classifier`` (dropout 0.2,
-        linear), in evaluation mode; maps ``(N, 3, H, W)`` to ``(N, num_classes)``.
+        ``features`` (stem, 17 blocks, head), a functional average pool and
+        ``classifier`` (dropout, linear); maps ``(N, 3, H, W)`` to ``(N, num_classes)``.
 
     Examples
     --------
@@ -217,21 +312,12 @@ def mobilenet_v2(num_classes: int = 1000, seed: int = 0) -> nn.Module:
     >>> model(torch.zeros(1, 3, 57, 57)).shape
     torch.Size([1, 10])
     """
-    _check_classes(num_classes)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    features: list[nn.Module] = [nn.Sequential(*_conv_bn(3, STEM_CHANNELS, 3, 2, 1, relu=True))]
-    cin = STEM_CHANNELS
-    for stage in STAGES:
-        for i in range(stage.n):
-            features.append(InvertedResidual(cin, stage.c, stage.s if i == 0 else 1, stage.t))
-            cin = stage.c
-    features.append(nn.Sequential(*_conv_bn(cin, HEAD_CHANNELS, 1, 1, 1, relu=True)))
-    model = nn.Sequential()
-    model.add_module("features", nn.Sequential(*features))
-    model.add_module("pool", nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1)))
-    model.add_module("classifier", nn.Sequential(nn.Dropout(0.2), nn.Linear(HEAD_CHANNELS, num_classes)))
-    generator = torch.Generator().manual_seed(seed)
+    import torchvision  # imported here: the analytic counts above do not need it
+
+    v.check_int(num_classes, "num_classes", min_value=1, max_value=MAX_CLASSES)
+    generator = torch.Generator().manual_seed(v.check_seed(seed))
+    with torch.random.fork_rng(devices=[]):  # torchvision initialises from the global generator: keep it untouched
+        model = torchvision.models.mobilenet_v2(weights=None, num_classes=int(num_classes), dropout=DROPOUT)
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, nn.Conv2d):
@@ -242,13 +328,8 @@ def mobilenet_v2(num_classes: int = 1000, seed: int = 0) -> nn.Module:
     return model.eval()
 
 
-def _conv_bn(cin: int, cout: int, kernel: int, stride: int, groups: int, relu: bool) -> list[nn.Module]:
-    conv = nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False)
-    return [conv, nn.BatchNorm2d(cout), nn.ReLU6(inplace=True)] if relu else [conv, nn.BatchNorm2d(cout)]
-
-
-def _check_classes(num_classes: int) -> None:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
-        raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+def _parameters(layer: Layer, per_channel: int) -> int:
+    """Weights plus ``per_channel`` BatchNorm parameters per output channel; the classifier has one bias each."""
+    if layer.kind == "pool":
+        return 0
+    return layer.weight_count + (1 if layer.kind == "classifier" else per_channel) * layer.out_channels

@@ -8,6 +8,9 @@ network is affine: :func:`activation_patterns` computes the patterns at given
 points, :func:`pattern_labels` numbers the distinct ones, and
 :func:`regions_on_grid` counts the regions a square grid meets, a lower
 estimate to compare with the upper bounds in :mod:`nnbook.expressivity`.
+:func:`boundary_density` asks where the regions are small: how often the
+pattern changes between neighbouring grid points near given data points and
+away from them.
 
 Examples
 --------
@@ -22,13 +25,20 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 from torch import nn
 
+from nnbook import _validation as v
 from nnbook.expressivity import _check_interval, _layers
+
+MAX_GRID_POINTS = 10**7  # points of a 1-D grid
+MAX_RESOLUTION = 4000  # points per axis of a 2-D grid
+MAX_PATTERN_ELEMENTS = 2**28  # points x units of an activation-pattern matrix (bool, 256 MiB)
 
 
 def count_pieces_on_grid(
@@ -45,13 +55,13 @@ def count_pieces_on_grid(
     Parameters
     ----------
     model : torch.nn.Sequential
-        A network with 1-D input and output.
+        A Linear/ReLU network with finite parameters and 1-D input and output.
     lo, hi : float
         The interval, ``lo < hi``.
     num_points : int
-        Grid size (``>= 3``).
+        Grid size, in ``[3, MAX_GRID_POINTS]``.
     rtol : float
-        Slopes differing by more than ``rtol * max|slope|`` count as different.
+        Slopes differing by more than ``rtol * max|slope|`` count as different (``>= 0``).
 
     Returns
     -------
@@ -67,14 +77,15 @@ def count_pieces_on_grid(
     >>> count_pieces_on_grid(net, -1.0, 1.0, num_points=101)
     2
     """
+    v.check_module(model)
     linears = [layer for layer in _layers(model) if isinstance(layer, nn.Linear)]
     if linears and linears[0].in_features != 1:
         raise ValueError(f"model must take a 1-D input, its first Linear has in_features={linears[0].in_features}")
     lo, hi = _check_interval(lo, hi)
-    if isinstance(num_points, bool) or not isinstance(num_points, int) or num_points < 3:
-        raise ValueError(f"num_points must be an int >= 3, got {num_points!r}")
-    if isinstance(rtol, bool) or not isinstance(rtol, int | float) or not rtol >= 0:
-        raise ValueError(f"rtol must be a number >= 0, got {rtol!r}")
+    num_points = v.check_int(num_points, "num_points", min_value=3, max_value=MAX_GRID_POINTS)
+    rtol = v.check_real(rtol, "rtol", min_value=0)
+    width = max([layer.out_features for layer in linears], default=1)
+    v.check_work(num_points * width, "num_points", MAX_PATTERN_ELEMENTS, "(points x width) values")
     x = torch.linspace(lo, hi, num_points, dtype=torch.float64)[:, None]
     with torch.no_grad():
         y = _forward_float64(model, x).numpy()
@@ -107,8 +118,9 @@ def activation_patterns(model: nn.Sequential, X: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     model : torch.nn.Sequential
-        Linear/ReLU layers.
+        Linear/ReLU layers with finite parameters.
     X : ndarray, shape (n, n_inputs)
+        ``n`` times the number of units at most ``MAX_PATTERN_ELEMENTS``.
 
     Returns
     -------
@@ -121,13 +133,19 @@ def activation_patterns(model: nn.Sequential, X: np.ndarray) -> np.ndarray:
     >>> activation_patterns(net, np.zeros((5, 2))).shape
     (5, 3)
     """
+    v.check_module(model)
     layers = _layers(model)
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"X must have shape (n, n_inputs), got {X.shape}")
+    X = v.check_array(X, "X", ndim=2)
     first = next((layer for layer in layers if isinstance(layer, nn.Linear)), None)
     if first is not None and first.in_features != X.shape[1]:
         raise ValueError(f"X must have {first.in_features} columns for this model, got {X.shape[1]}")
+    units, fan = 0, X.shape[1]
+    for layer in layers:
+        if isinstance(layer, nn.Linear):
+            fan = layer.out_features
+        else:
+            units += fan
+    v.check_work(X.shape[0] * units, "X", MAX_PATTERN_ELEMENTS, "(points x units) pattern entries")
     h, patterns = torch.from_numpy(X), []
     with torch.no_grad():
         for layer in layers:
@@ -161,11 +179,11 @@ def regions_on_grid(model: nn.Sequential, lo: float = -1.5, hi: float = 1.5, res
     Parameters
     ----------
     model : torch.nn.Sequential
-        Linear/ReLU layers with 2-D input.
+        Linear/ReLU layers with 2-D input and finite parameters.
     lo, hi : float
         The square, ``lo < hi``.
     resolution : int
-        Points per axis (``>= 2``).
+        Points per axis, in ``[2, MAX_RESOLUTION]``.
 
     Returns
     -------
@@ -182,8 +200,7 @@ def regions_on_grid(model: nn.Sequential, lo: float = -1.5, hi: float = 1.5, res
     2
     """
     lo, hi = _check_interval(lo, hi)
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    resolution = v.check_int(resolution, "resolution", min_value=2, max_value=MAX_RESOLUTION)
     xs = np.linspace(lo, hi, resolution)
     gx, gy = np.meshgrid(xs, xs)
     labels = pattern_labels(activation_patterns(model, np.column_stack([gx.ravel(), gy.ravel()])))
@@ -198,7 +215,7 @@ def pattern_labels(patterns: np.ndarray) -> np.ndarray:
 
     Parameters
     ----------
-    patterns : ndarray of bool, shape (n, units)
+    patterns : ndarray of bool, shape (n, units), n >= 1
 
     Returns
     -------
@@ -209,9 +226,10 @@ def pattern_labels(patterns: np.ndarray) -> np.ndarray:
     >>> pattern_labels(np.array([[True, False], [False, False], [True, False]])).tolist()
     [1, 0, 1]
     """
-    patterns = np.asarray(patterns)
-    if patterns.ndim != 2 or patterns.dtype != bool or patterns.shape[0] == 0:
-        raise ValueError(f"patterns must be a non-empty 2-D bool array, got {patterns.dtype} {patterns.shape}")
+    if not isinstance(patterns, np.ndarray) or patterns.dtype != bool:
+        raise TypeError(f"patterns must be a numpy array of bool, got {type(patterns).__name__}")
+    if patterns.ndim != 2 or patterns.shape[0] == 0:
+        raise ValueError(f"patterns must be a non-empty 2-D array, got shape {patterns.shape}")
     packed = np.packbits(patterns, axis=1)  # (n, ceil(units / 8)) uint8
     n_bytes = max(8, 8 * -(-packed.shape[1] // 8))  # whole 64-bit words, at least one
     packed = np.pad(packed, ((0, 0), (0, n_bytes - packed.shape[1])))
@@ -222,3 +240,112 @@ def pattern_labels(patterns: np.ndarray) -> np.ndarray:
     labels = np.empty(len(order), dtype=np.int64)
     labels[order] = np.cumsum(new) - 1
     return labels
+
+
+def region_boundaries(labels: np.ndarray) -> np.ndarray:
+    """Grid points whose region differs from that of the next point to the right or above.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (r, r)
+        Region ids on a grid, as in :attr:`RegionGrid.labels`.
+
+    Returns
+    -------
+    ndarray of bool, shape (r, r)
+        True where ``labels[i, j] != labels[i, j + 1]`` or ``labels[i, j] != labels[i + 1, j]``.
+
+    Examples
+    --------
+    >>> region_boundaries(np.array([[0, 0, 1], [0, 0, 1], [2, 2, 1]])).astype(int).tolist()
+    [[0, 1, 0], [1, 1, 0], [0, 1, 0]]
+    """
+    labels = v.check_array(labels, "labels", ndim=2, dtype="integer")
+    edge = np.zeros(labels.shape, dtype=bool)
+    edge[:, :-1] |= labels[:, 1:] != labels[:, :-1]
+    edge[:-1, :] |= labels[1:, :] != labels[:-1, :]
+    return edge
+
+
+def near_data(xs: np.ndarray, points: np.ndarray, radius: float) -> np.ndarray:
+    """Which points of the square grid on ``xs`` lie within ``radius`` of one of ``points``.
+
+    Parameters
+    ----------
+    xs : ndarray, shape (r,)
+        Grid coordinates along each axis, as :attr:`RegionGrid.xs`; ``r`` at most ``MAX_RESOLUTION``.
+    points : ndarray, shape (n, 2)
+    radius : float
+        ``> 0``, Euclidean distance.
+
+    Returns
+    -------
+    ndarray of bool, shape (r, r)
+        Entry ``[i, j]`` for the grid point ``(xs[j], xs[i])``.
+
+    Examples
+    --------
+    >>> near_data(np.array([0.0, 1.0]), np.array([[0.0, 0.0]]), 0.5).astype(int).tolist()
+    [[1, 0], [0, 0]]
+    """
+    xs = v.check_array(xs, "xs", ndim=1, max_elements=MAX_RESOLUTION)
+    points = v.check_array(points, "points", shape=(None, 2))
+    radius = v.check_real(radius, "radius", min_value=0, min_inclusive=False)
+    gx, gy = np.meshgrid(xs, xs)
+    distance, _ = cKDTree(points).query(np.column_stack([gx.ravel(), gy.ravel()]))
+    return (distance <= radius).reshape(gx.shape)
+
+
+@dataclass(frozen=True)
+class BoundaryDensity:
+    """How often the activation pattern changes between neighbouring grid points, near data and away from it."""
+
+    near: float  # fraction of grid points within `radius` of a data point that lie on a region boundary
+    far: float  # the same fraction among the other grid points
+    near_fraction: float  # fraction of all grid points that are near the data
+
+    @property
+    def ratio(self) -> float:
+        """``near / far``: above 1 when the regions are smaller near the data (inf if ``far`` is 0)."""
+        return self.near / self.far if self.far > 0 else math.inf
+
+
+def boundary_density(grid: RegionGrid, points: np.ndarray, radius: float) -> BoundaryDensity:
+    """Density of region boundaries on the grid near the data points (within ``radius``) and farther away.
+
+    Parameters
+    ----------
+    grid : RegionGrid
+    points : ndarray, shape (n, 2)
+        Data points in the grid's coordinates.
+    radius : float
+        Distance (Euclidean) below which a grid point counts as near the data (``> 0``).
+
+    Returns
+    -------
+    BoundaryDensity
+
+    Raises
+    ------
+    ValueError
+        If no grid point, or every grid point, is near the data.
+
+    Examples
+    --------
+    >>> labels = np.repeat([[0, 0, 1, 1]], 4, axis=0)  # one vertical boundary at x = 1/3
+    >>> grid = RegionGrid(xs=np.linspace(-1, 1, 4), labels=labels, num_regions=2)
+    >>> d = boundary_density(grid, np.array([[0.0, -1.0], [0.0, 1.0]]), radius=0.5)
+    >>> d.near, round(d.far, 4), d.near_fraction
+    (0.5, 0.1667, 0.25)
+    """
+    if not isinstance(grid, RegionGrid):
+        raise TypeError(f"grid must be a RegionGrid, got {type(grid).__name__}")
+    points = v.check_array(points, "points", shape=(None, 2))
+    radius = v.check_real(radius, "radius", min_value=0, min_inclusive=False)
+    near = near_data(grid.xs, points, radius)
+    if near.all() or not near.any():
+        raise ValueError(f"radius {radius} puts {'every' if near.all() else 'no'} grid point near the data")
+    edge = region_boundaries(grid.labels)
+    return BoundaryDensity(
+        near=float(edge[near].mean()), far=float(edge[~near].mean()), near_fraction=float(near.mean())
+    )

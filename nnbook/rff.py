@@ -5,7 +5,9 @@ frequencies ``v_k ~ N(0, I)`` and map an input ``x`` to the 2N features
 ``cos(v_k . x), sin(v_k . x)``. Fitting the coefficients ``a`` by least squares
 gives a unique solution while ``2N < n``; past the interpolation threshold
 ``2N = n`` there are many interpolating solutions and we take the one with the
-smallest norm, the limit of ridge regression as the penalty goes to zero.
+smallest norm, the limit of ridge regression as the penalty goes to zero. As
+``N`` grows, ``Phi Phi^T / N`` tends to the Gaussian kernel matrix, and the
+minimum-norm fit to ridgeless kernel regression (:func:`kernel_limit`).
 
 Examples
 --------
@@ -28,7 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from nnbook import _validation as v
 from nnbook.data import Split
+
+MAX_FEATURES = 100_000  # frequencies N in one model (the sweep holds n x 2N features per set)
+MAX_KERNEL_POINTS = 10_000  # training points of the kernel limit (an n x n matrix is factorised)
 
 
 def sample_frequencies(n_inputs: int, n_features: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
@@ -37,9 +43,9 @@ def sample_frequencies(n_inputs: int, n_features: int, rng: np.random.Generator 
     Parameters
     ----------
     n_inputs : int
-        Input dimension ``d`` (``>= 1``).
+        Input dimension ``d`` (``>= 1``); ``d N`` may be at most ``nnbook._validation.MAX_ELEMENTS``.
     n_features : int
-        Number ``N`` of frequencies (``>= 1``); the model has ``2N`` features.
+        Number ``N`` of frequencies, in ``[1, MAX_FEATURES]``; the model has ``2N`` features.
     rng : Generator, int or None
         Seed or generator.
 
@@ -52,10 +58,10 @@ def sample_frequencies(n_inputs: int, n_features: int, rng: np.random.Generator 
     >>> sample_frequencies(2, 3, rng=0).shape
     (2, 3)
     """
-    for arg, value in (("n_inputs", n_inputs), ("n_features", n_features)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{arg} must be a positive int, got {value!r}")
-    return np.random.default_rng(rng).standard_normal((int(n_inputs), int(n_features)))
+    n_inputs = v.check_int(n_inputs, "n_inputs", min_value=1)
+    n_features = v.check_int(n_features, "n_features", min_value=1, max_value=MAX_FEATURES)
+    v.check_work(n_inputs * n_features, "n_inputs", v.MAX_ELEMENTS, "frequency entries")
+    return v.check_rng(rng).standard_normal((n_inputs, n_features))
 
 
 def fourier_features(X: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -81,10 +87,9 @@ def fourier_features(X: np.ndarray, V: np.ndarray) -> np.ndarray:
     >>> fourier_features(np.zeros((1, 2)), np.ones((2, 2)))
     array([[1., 0., 1., 0.]])
     """
-    X = _finite_matrix(X, "X")
-    V = _finite_matrix(V, "V")
-    if X.shape[1] != V.shape[0]:
-        raise ValueError(f"V must have shape ({X.shape[1]}, N) to match X of shape {X.shape}, got {V.shape}")
+    X = v.check_array(X, "X", ndim=2)
+    V = v.check_array(V, "V", shape=(X.shape[1], None))
+    v.check_work(2 * X.shape[0] * V.shape[1], "V", v.MAX_ELEMENTS, "features")
     Z = X @ V
     Phi = np.empty((X.shape[0], 2 * V.shape[1]))
     Phi[:, 0::2] = np.cos(Z)
@@ -125,20 +130,12 @@ def fit_min_norm(Phi: np.ndarray, y: np.ndarray, ridge: float = 0.0) -> np.ndarr
     >>> fit_min_norm(Phi, np.array([2.0]), ridge=1.0)
     array([0.66666667, 0.66666667])
     """
-    Phi = _finite_matrix(Phi, "Phi")
-    try:
-        y = np.asarray(y, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError("y must be a numeric array") from None
-    if y.ndim != 1 or y.shape[0] != Phi.shape[0]:
-        raise ValueError(f"y must have shape ({Phi.shape[0]},) to match Phi, got {y.shape}")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("y must contain only finite values")
-    if isinstance(ridge, bool) or not isinstance(ridge, int | float | np.floating | np.integer):
-        raise TypeError(f"ridge must be a real number, got {type(ridge).__name__}")
-    if not np.isfinite(ridge) or ridge < 0:
-        raise ValueError(f"ridge must be finite and >= 0, got {ridge!r}")
+    Phi = v.check_array(Phi, "Phi", ndim=2)
+    y = v.check_array(y, "y", shape=(Phi.shape[0],))
+    ridge = v.check_real(ridge, "ridge", min_value=0)
     n, p = Phi.shape
+    if p == 0:
+        raise ValueError(f"Phi must have at least one column, got shape {Phi.shape}")
     if ridge > 0:
         # Only the upper triangle of the symmetric Gram matrix is formed (BLAS syrk) and factorised.
         gram = scipy.linalg.blas.dsyrk(1.0, Phi, trans=1 if p <= n else 0)
@@ -159,144 +156,81 @@ def fit_min_norm(Phi: np.ndarray, y: np.ndarray, ridge: float = 0.0) -> np.ndarr
 
 
 @dataclass(frozen=True)
-class Sweep:
-    """Errors of RFF least squares along the number of features.
+class KernelFit:
+    """Ridgeless regression with the Gaussian kernel: the limit of the minimum-norm RFF fit as ``N`` grows."""
 
-    Arrays indexed ``[ridge, draw, k]`` hold results for ``ridges[ridge]``,
-    frequency draw ``draw`` and ``n_features[k]`` frequencies.
+    test_mse: float  # mean squared error on the test set
+    train_mse: float  # mean squared error on the training set (round-off: the fit interpolates)
+    test_error: float  # fraction of test points whose predicted sign differs from the label
+    condition_number: float  # largest over smallest eigenvalue of the training kernel matrix
+
+
+def gaussian_kernel(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """The kernel ``k(a, b) = exp(-||a - b||^2 / 2)`` that features with ``v_k ~ N(0, I)`` approximate.
+
+    ``E[cos(v.a) cos(v.b) + sin(v.a) sin(v.b)] = E[cos(v.(a - b))] = exp(-||a - b||^2 / 2)``,
+    so ``Phi_A Phi_B^T / N`` tends to this matrix as ``N`` grows (Bochner's theorem).
+
+    Parameters
+    ----------
+    A : ndarray, shape (n_a, d)
+    B : ndarray, shape (n_b, d)
+        ``n_a n_b`` may be at most ``nnbook._validation.MAX_ELEMENTS``.
+
+    Returns
+    -------
+    ndarray, shape (n_a, n_b)
+
+    Examples
+    --------
+    >>> gaussian_kernel(np.array([[0.0, 0.0]]), np.array([[0.0, 0.0], [1.0, 1.0]]))
+    array([[1.        , 0.36787944]])
     """
-
-    n_features: np.ndarray  # (K,) number N of frequencies; the model has 2N parameters
-    ratio: np.ndarray  # (K,) 2N / n_train, the horizontal axis of the double-descent plot
-    ridges: np.ndarray  # (R,) ridge penalties, 0 for the minimum-norm solution
-    test_mse: np.ndarray  # (R, D, K) mean squared error on the test set
-    train_mse: np.ndarray  # (R, D, K) mean squared error on the training set
-    test_error: np.ndarray  # (R, D, K) fraction of test points with the wrong sign
-    coef_norm: np.ndarray  # (R, D, K) Euclidean norm of the fitted coefficients a
+    A = v.check_array(A, "A", ndim=2)
+    B = v.check_array(B, "B", shape=(None, A.shape[1]))
+    v.check_work(A.shape[0] * B.shape[0], "B", v.MAX_ELEMENTS, "kernel entries")
+    sq = (A**2).sum(axis=1)[:, None] + (B**2).sum(axis=1)[None, :] - 2 * A @ B.T
+    return np.exp(-np.maximum(sq, 0.0) / 2)
 
 
-def sweep(
-    split: Split,
-    n_features: Sequence[int],
-    ridges: Sequence[float] = (0.0,),
-    n_draws: int = 5,
-    rng: np.random.Generator | int | None = None,
-) -> Sweep:
-    """Fit RFF models of every size in ``n_features`` and measure their errors.
+def kernel_limit(split: Split) -> KernelFit:
+    """Ridgeless Gaussian-kernel regression on ``split``: the minimum-norm RFF fit as ``N`` tends to infinity.
 
-    For each draw the frequencies of the largest model are sampled once and
-    smaller models use the first ``N`` of them (nested models), so one draw
-    traces a whole curve.
+    The minimum-norm fit predicts ``Phi_test Phi^T (Phi Phi^T)^{-1} y``; with
+    ``Phi Phi^T / N -> K`` this tends to ``K_test K^{-1} y``, which
+    interpolates the training labels. ``K`` is positive definite for distinct
+    inputs and factorised by Cholesky.
 
     Parameters
     ----------
     split : Split
-        Training and test data (see :func:`nnbook.data.digits_curvy`).
-    n_features : sequence of int
-        Numbers ``N`` of frequencies, each ``>= 1``.
-    ridges : sequence of float
-        Penalties, each ``>= 0`` (``0`` is the minimum-norm solution).
-    n_draws : int
-        Independent draws of the frequencies (``>= 1``).
-    rng : Generator, int or None
-        Seed or generator for the frequencies.
+        At most ``MAX_KERNEL_POINTS`` training points; labels in {-1, +1}.
 
     Returns
     -------
-    Sweep
+    KernelFit
 
     Examples
     --------
     >>> from nnbook.data import digits_curvy
-    >>> s = sweep(digits_curvy(), [10, 449, 600], ridges=[0.0], n_draws=1, rng=0)
-    >>> s.test_mse.shape, bool(s.test_mse[0, 0, 1] > s.test_mse[0, 0, 0])
-    ((1, 1, 3), True)
+    >>> fit = kernel_limit(digits_curvy())
+    >>> round(fit.test_mse, 4), round(fit.test_error, 4)
+    (0.1337, 0.0234)
     """
-    sizes = np.asarray(n_features)
-    if sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer) or sizes.min() < 1:
-        raise ValueError("n_features must be a non-empty sequence of positive ints")
-    ridges = np.asarray(ridges, dtype=float)
-    if ridges.ndim != 1 or ridges.size == 0 or not np.all(np.isfinite(ridges)) or ridges.min() < 0:
-        raise ValueError("ridges must be a non-empty sequence of finite values >= 0")
-    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
-        raise ValueError(f"n_draws must be a positive int, got {n_draws!r}")
-    rng = np.random.default_rng(rng)
-    shape = (ridges.size, n_draws, sizes.size)
-    test_mse, train_mse, test_error, coef_norm = (np.empty(shape) for _ in range(4))
-    for d in range(n_draws):
-        V = sample_frequencies(split.X_train.shape[1], int(sizes.max()), rng)
-        Phi_train, Phi_test = fourier_features(split.X_train, V), fourier_features(split.X_test, V)
-        for r, k, a in _nested_fits(Phi_train, split.y_train, 2 * sizes, ridges):
-            p = a.shape[0]
-            pred = Phi_test[:, :p] @ a
-            test_mse[r, d, k] = np.mean((pred - split.y_test) ** 2)
-            train_mse[r, d, k] = np.mean((Phi_train[:, :p] @ a - split.y_train) ** 2)
-            test_error[r, d, k] = np.mean(np.sign(pred) != split.y_test)
-            coef_norm[r, d, k] = np.linalg.norm(a)
-    return Sweep(sizes, 2 * sizes / split.X_train.shape[0], ridges, test_mse, train_mse, test_error, coef_norm)
-
-
-def _nested_fits(Phi: np.ndarray, y: np.ndarray, widths: np.ndarray, ridges: np.ndarray):
-    """Yield ``(ridge index, width index, a)`` for the models ``Phi[:, :p]``, ``p`` in ``widths``.
-
-    Same results as :func:`fit_min_norm` on each prefix, but the prefixes
-    share their factorisations: the leading ``p x p`` block of the QR (or
-    Cholesky) factor of ``Phi[:, :m]`` is the factor of ``Phi[:, :p]``, so one
-    factorisation serves every ``p <= n``; past the threshold the triangular
-    factor R of ``Phi[:, :p]^T`` is updated as columns arrive (LAPACK
-    ``tpqrt``) and the minimum-norm solution ``a = Phi^T R^{-1} R^{-T} y``
-    uses it (Paige's seminormal equations, backward stable for minimum-norm
-    problems), while the ridge solutions grow their Gram matrix the same way.
-    """
-    n = Phi.shape[0]
-    order = np.argsort(widths, kind="stable")
-    tall = [k for k in order if widths[k] <= n]
-    wide = [k for k in order if widths[k] > n]
-    penalised = bool(np.any(ridges > 0))  # the Gram matrices serve only the ridge solutions
-    if tall:
-        m = int(widths[tall[-1]])
-        Q, R = scipy.linalg.qr(Phi[:, :m], mode="economic")
-        qty = Q.T @ y
-        diag = np.abs(np.diag(R))
-        if penalised:
-            gram = Phi[:, :m].T @ Phi[:, :m]
-            phty = Phi[:, :m].T @ y  # Phi[:, :p]^T y is its first p entries
-        for r, ridge in enumerate(ridges):
-            if ridge > 0:
-                chol = scipy.linalg.cholesky(gram + ridge * np.eye(m))
-            for k in tall:
-                p = int(widths[k])
-                if ridge > 0:
-                    a = scipy.linalg.cho_solve((chol[:p, :p], False), phty[:p])
-                elif diag[:p].min() <= n * np.finfo(float).eps * diag[:p].max():
-                    a = fit_min_norm(Phi[:, :p], y)  # rank-deficient prefix: SVD
-                else:
-                    a = scipy.linalg.solve_triangular(R[:p, :p], qty[:p])
-                yield r, k, a
-    R = gram = None
-    done = 0
-    for k in wide:
-        p = int(widths[k])
-        block = Phi[:, done:p]
-        if R is None:
-            R = scipy.linalg.qr(block.T, mode="r")[0][:n]
-            gram = block @ block.T if penalised else None
-        else:
-            R = scipy.linalg.lapack.dtpqrt(0, min(32, n), R, np.ascontiguousarray(block.T))[0]
-            if penalised:
-                gram += block @ block.T
-        done = p
-        for r, ridge in enumerate(ridges):
-            if ridge > 0:
-                c = scipy.linalg.cho_solve(scipy.linalg.cho_factor(gram + ridge * np.eye(n)), y)
-            else:
-                diag = np.abs(np.diag(R))
-                if diag.min() <= p * np.finfo(float).eps * diag.max():
-                    yield r, k, fit_min_norm(Phi[:, :p], y)
-                    continue
-                w = scipy.linalg.solve_triangular(R, y, trans="T")
-                c = scipy.linalg.solve_triangular(R, w)
-            yield r, k, Phi[:, :p].T @ c
+    X_train, y_train, X_test, y_test = _check_split(split)
+    v.check_work(X_train.shape[0], "split", MAX_KERNEL_POINTS, "training points")
+    K = gaussian_kernel(X_train, X_train)
+    eig = np.linalg.eigvalsh(K)
+    if eig[0] <= X_train.shape[0] * np.finfo(float).eps * eig[-1]:
+        raise ValueError("split has (nearly) repeated training inputs: the kernel matrix is singular")
+    c = scipy.linalg.cho_solve(scipy.linalg.cho_factor(K), y_train)
+    pred = gaussian_kernel(X_test, X_train) @ c
+    return KernelFit(
+        test_mse=float(np.mean((pred - y_test) ** 2)),
+        train_mse=float(np.mean((K @ c - y_train) ** 2)),
+        test_error=float(np.mean(np.sign(pred) != y_test)),
+        condition_number=float(eig[-1] / eig[0]),
+    )
 
 
 def smallest_singular_values(Phi: np.ndarray, widths: Sequence[int]) -> np.ndarray:
@@ -317,50 +251,28 @@ def smallest_singular_values(Phi: np.ndarray, widths: Sequence[int]) -> np.ndarr
 
     Examples
     --------
-    >>> smallest_singular_values(np.eye(3), [1, 3]).tolist()
-    [1.0, 1.0]
+    >>> smallest_singular_values(np.array([[3.0, 0.0], [0.0, 0.5]]), [1, 2])
+    array([3. , 0.5])
     """
-    Phi = _finite_matrix(Phi, "Phi")
-    widths = np.asarray(widths)
-    if widths.ndim != 1 or widths.size == 0 or not np.issubdtype(widths.dtype, np.integer):
-        raise ValueError("widths must be a non-empty sequence of ints")
+    Phi = v.check_array(Phi, "Phi", ndim=2)
+    widths = v.check_array(widths, "widths", ndim=1, dtype="integer")
     if widths.min() < 1 or widths.max() > Phi.shape[1]:
-        raise ValueError(f"widths must lie in [1, {Phi.shape[1]}], got [{widths.min()}, {widths.max()}]")
+        raise ValueError(f"widths must lie in [1, {Phi.shape[1]}], got values in [{widths.min()}, {widths.max()}]")
     n = Phi.shape[0]
     return np.array([scipy.linalg.svdvals(Phi[:, :p])[min(n, int(p)) - 1] for p in widths])
 
 
-def threshold_grid(n_train: int, max_features: int = 2000, n_log: int = 40, n_near: int = 41) -> np.ndarray:
-    """Numbers of frequencies from 1 to ``max_features``, dense near ``2N = n_train``.
-
-    A geometric grid over the whole range joined with an even grid over
-    ``2N / n_train`` in ``[0.7, 1.3]`` that contains the threshold itself.
-
-    Examples
-    --------
-    >>> grid = threshold_grid(898)
-    >>> int(grid[0]), int(grid[-1]), 449 in grid
-    (1, 2000, True)
-    """
-    for arg, value in (("n_train", n_train), ("max_features", max_features), ("n_log", n_log), ("n_near", n_near)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-            raise ValueError(f"{arg} must be an int >= 2, got {value!r}")
-    half = n_train / 2
-    log_part = np.geomspace(1, max_features, n_log)
-    near = half * np.linspace(0.7, 1.3, n_near)
-    grid = np.unique(np.round(np.concatenate([log_part, near, [half]])).astype(int))
-    return grid[(grid >= 1) & (grid <= max_features)]
-
-
-def _finite_matrix(A: np.ndarray, arg: str) -> np.ndarray:
-    try:
-        A = np.asarray(A, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{arg} must be a numeric array") from None
-    if A.ndim != 2:
-        raise ValueError(f"{arg} must be a 2-D array, got ndim={A.ndim}")
-    if A.size == 0:
-        raise ValueError(f"{arg} must not be empty, got shape {A.shape}")
-    if not np.all(np.isfinite(A)):
-        raise ValueError(f"{arg} must contain only finite values")
-    return A
+def _check_split(split: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The four arrays of a :class:`~nnbook.data.Split`, checked: finite, matching shapes, labels +/-1."""
+    if not isinstance(split, Split):
+        raise TypeError(f"split must be a nnbook.data.Split, got {type(split).__name__}")
+    X_train = v.check_array(split.X_train, "split.X_train", ndim=2)
+    X_test = v.check_array(split.X_test, "split.X_test", shape=(None, X_train.shape[1]))
+    y_train = v.check_array(split.y_train, "split.y_train", shape=(X_train.shape[0],))
+    y_test = v.check_array(split.y_test, "split.y_test", shape=(X_test.shape[0],))
+    for name, y in (("split.y_train", y_train), ("split.y_test", y_test)):
+        if not np.isin(y, (-1.0, 1.0)).all():
+            raise ValueError(
+                f"{name} must hold labels -1 and +1, got values such as {y[~np.isin(y, (-1.0, 1.0))][0]!r}"
+            )
+    return X_train, y_train, X_test, y_test

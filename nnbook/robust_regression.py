@@ -21,6 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnbook import _validation as v
+
+MAX_POINTS = 10**7  # line_with_outliers: points generated
+MAX_STEPS = 10**6  # l1_subgradient_descent: iterations (each costs two products with X)
+MAX_LP_ELEMENTS = 10**7  # l1_regression_lp: entries of X (the LP has n + d variables and 2n constraints)
+MAX_FITS = 10_000  # robustness: data sets generated and fitted
+
 
 @dataclass(frozen=True)
 class LineData:
@@ -49,6 +56,20 @@ class SubgradientRun:
     best_losses: np.ndarray
 
 
+@dataclass(frozen=True)
+class Robustness:
+    """Result of :func:`robustness`: coefficient errors ``||w_hat - w_true||`` of both fits.
+
+    ``error_ls`` and ``error_l1`` have shape ``(len(fractions), len(seeds))``;
+    entry ``[f, s]`` comes from one data set, shared by the two fits (paired).
+    """
+
+    fractions: np.ndarray
+    seeds: np.ndarray
+    error_ls: np.ndarray
+    error_l1: np.ndarray
+
+
 def line_with_outliers(
     n: int = 100,
     outlier_fraction: float = 0.1,
@@ -61,7 +82,7 @@ def line_with_outliers(
     Parameters
     ----------
     n : int
-        Number of points (``>= 2``).
+        Number of points, in ``[2, MAX_POINTS]``.
     outlier_fraction : float
         Fraction of targets (rounded down) moved up by about ``outlier_shift``, in [0, 1).
     noise : float
@@ -75,15 +96,11 @@ def line_with_outliers(
     -------
     LineData
     """
-    if not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an int >= 2, got {n!r}")
-    if not 0 <= outlier_fraction < 1:
-        raise ValueError(f"outlier_fraction must be in [0, 1), got {outlier_fraction!r}")
-    if not (np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be finite and >= 0, got {noise!r}")
-    if not (np.isfinite(outlier_shift) and outlier_shift >= 0):
-        raise ValueError(f"outlier_shift must be finite and >= 0, got {outlier_shift!r}")
-    rng = np.random.default_rng(rng)
+    n = v.check_int(n, "n", min_value=2, max_value=MAX_POINTS)
+    outlier_fraction = v.check_real(outlier_fraction, "outlier_fraction", min_value=0, max_value=1, max_inclusive=False)
+    noise = v.check_real(noise, "noise", min_value=0)
+    outlier_shift = v.check_real(outlier_shift, "outlier_shift", min_value=0)
+    rng = v.check_rng(rng)
     x = rng.uniform(0.0, 10.0, n)
     X = np.column_stack([np.ones(n), x])
     w_true = np.array([1.0, 0.5])
@@ -95,13 +112,39 @@ def line_with_outliers(
 
 
 def l1_loss(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
-    """Mean absolute deviation ``(1/n) sum_i |x_i^T w - y_i|``."""
+    """Mean absolute deviation ``(1/n) sum_i |x_i^T w - y_i|``.
+
+    Parameters
+    ----------
+    w : ndarray, shape (d,)
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> l1_loss(np.array([1.0]), np.ones((3, 1)), np.array([0.0, 1.0, 10.0]))
+    3.3333333333333335
+    """
     w, X, y = _check(w, X, y)
     return float(np.abs(X @ w - y).mean())
 
 
 def l1_subgradient(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """A subgradient ``(1/n) X^T sign(X w - y)`` of :func:`l1_loss` (``sign(0) = 0``: a valid choice).
+
+    Parameters
+    ----------
+    w : ndarray, shape (d,)
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (d,)
 
     Examples
     --------
@@ -113,7 +156,22 @@ def l1_subgradient(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def least_squares(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The closed-form minimiser of ``||X w - y||^2`` (via :func:`numpy.linalg.lstsq`), shape (d,)."""
+    """The closed-form minimiser of ``||X w - y||^2`` (via :func:`numpy.linalg.lstsq`).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (d,)
+
+    Examples
+    --------
+    >>> least_squares(np.ones((3, 1)), np.array([0.0, 1.0, 10.0]))  # the mean, pulled by the outlier
+    array([3.66666667])
+    """
     _, X, y = _check(None, X, y)
     return np.linalg.lstsq(X, y, rcond=None)[0]
 
@@ -128,6 +186,7 @@ def l1_regression_lp(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     X : ndarray, shape (n, d)
+        At most ``MAX_LP_ELEMENTS`` entries.
     y : ndarray, shape (n,)
 
     Returns
@@ -145,6 +204,7 @@ def l1_regression_lp(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     from scipy.sparse import hstack, identity, vstack
 
     _, X, y = _check(None, X, y)
+    v.check_work(X.size, "X", MAX_LP_ELEMENTS, "entries")
     n, d = X.shape
     eye = identity(n, format="csr")
     A_ub = vstack([hstack([X, -eye]), hstack([-X, -eye])], format="csr")
@@ -163,14 +223,16 @@ def l1_subgradient_descent(
 
     The loss is not differentiable where a residual is zero and the
     subgradient ``g_k`` does not shrink near the optimum, so the step must;
-    with ``lr / sqrt(k + 1)`` the best loss converges, at rate ``O(1 / sqrt(k))``.
+    with ``lr / sqrt(k + 1)`` the best loss converges, and the general
+    guarantee for it is ``O(log(k) / sqrt(k))`` (a step fixed in advance for
+    a known number of steps removes the log).
 
     Parameters
     ----------
     X : ndarray, shape (n, d)
     y : ndarray, shape (n,)
     steps : int
-        Number of updates (``>= 1``).
+        Number of updates, in ``[1, MAX_STEPS]``.
     lr : float
         Initial step size (``> 0``).
     w0 : ndarray, shape (d,), optional
@@ -186,11 +248,10 @@ def l1_subgradient_descent(
     >>> round(float(run.w[0]), 2)
     1.0
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be finite and > 0, got {lr!r}")
-    w, X, y = _check(np.zeros(np.shape(X)[-1]) if w0 is None else w0, X, y, w_name="w0")
+    steps = v.check_int(steps, "steps", min_value=1, max_value=MAX_STEPS)
+    lr = v.check_real(lr, "lr", min_value=0, min_inclusive=False)
+    _, X, y = _check(None, X, y)
+    w = np.zeros(X.shape[1]) if w0 is None else v.check_array(w0, "w0", shape=(X.shape[1],))
     losses, best_w, best = np.empty(steps + 1), w, np.inf
     for k in range(steps + 1):
         residual = X @ w - y
@@ -201,16 +262,54 @@ def l1_subgradient_descent(
     return SubgradientRun(best_w, losses, np.minimum.accumulate(losses))
 
 
-def _check(w: object, X: object, y: object, w_name: str = "w") -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X must have shape (n, d) with n, d >= 1, got {X.shape}")
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
-    if not (np.isfinite(X).all() and np.isfinite(y).all()):
-        raise ValueError("X and y must be finite")
+def robustness(fractions: np.ndarray, seeds: np.ndarray, n: int = 100) -> Robustness:
+    """Least squares and exact L1 regression on lines with a growing fraction of outliers.
+
+    For every fraction and seed, one data set :func:`line_with_outliers`
+    ``(n, fraction, rng=seed)`` is fitted both ways, so the two errors of an
+    entry are a paired comparison.
+
+    Parameters
+    ----------
+    fractions : ndarray, shape (F,)
+        Outlier fractions, each in ``[0, 1)``.
+    seeds : ndarray of int, shape (S,)
+        Seeds of the data sets; ``F S`` may be at most ``MAX_FITS``.
+    n : int
+        Points per data set, in ``[2, MAX_POINTS]``.
+
+    Returns
+    -------
+    Robustness
+
+    Examples
+    --------
+    >>> r = robustness([0.0, 0.3], [0, 1], n=50)
+    >>> bool((r.error_l1[1] < r.error_ls[1]).all())
+    True
+    """
+    fractions = v.check_array(fractions, "fractions", ndim=1)
+    if fractions.min() < 0 or fractions.max() >= 1:
+        raise ValueError(f"fractions must lie in [0, 1), got values in [{fractions.min()}, {fractions.max()}]")
+    seeds = v.check_array(seeds, "seeds", ndim=1, dtype="integer")
+    if seeds.min() < 0:
+        raise ValueError(f"seeds must be >= 0, got {seeds.min()}")
+    n = v.check_int(n, "n", min_value=2, max_value=MAX_POINTS)
+    v.check_work(fractions.size * seeds.size, "seeds", MAX_FITS, "fits")
+    errors = np.empty((2, fractions.size, seeds.size))
+    for f, fraction in enumerate(fractions):
+        for s, seed in enumerate(seeds.tolist()):
+            data = line_with_outliers(n, float(fraction), rng=seed)
+            errors[0, f, s] = np.linalg.norm(least_squares(data.X, data.y) - data.w_true)
+            errors[1, f, s] = np.linalg.norm(l1_regression_lp(data.X, data.y) - data.w_true)
+    return Robustness(fractions, seeds, errors[0], errors[1])
+
+
+def _check(w: object, X: object, y: object) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    X = v.check_array(X, "X", ndim=2)
+    if X.shape[1] == 0:
+        raise ValueError(f"X must have at least one column, got shape {X.shape}")
+    y = v.check_array(y, "y", shape=(X.shape[0],))
     if w is not None:
-        w = np.asarray(w, dtype=np.float64)
-        if w.shape != (X.shape[1],) or not np.isfinite(w).all():
-            raise ValueError(f"{w_name} must be finite with shape ({X.shape[1]},), got {w.shape}")
+        w = v.check_array(w, "w", shape=(X.shape[1],))
     return w, X, y

@@ -7,7 +7,9 @@ costs two ReLU units, so ``f_L`` is a network with ``L`` hidden layers of width
 two: a fixed input layer ``x -> (x, -x)``, ``L - 1`` identical middle layers
 ``h -> (2 h_1 + 2 h_2 - 2, -2 h_1 - 2 h_2 + 2)`` and an output layer
 ``h -> 2 h_1 + 2 h_2 - 2``. This module builds it, perturbs its middle layers
-and re-initialises it, to measure how special the exponential count is.
+and re-initialises it, and counts the pieces of every depth at once
+(:func:`pieces_vs_depth`), all of them and only those that are not slivers,
+to measure how special the exponential count is.
 
 Examples
 --------
@@ -22,17 +24,23 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from nnbook.expressivity import count_linear_pieces
+from nnbook import _validation as v
+from nnbook.expressivity import RTOL, _check_interval, _Pieces
 
 INPUT_WEIGHT, INPUT_BIAS = [[1.0], [-1.0]], [0.0, 0.0]  # x -> (x, -x)
 MIDDLE_WEIGHT, MIDDLE_BIAS = [[2.0, 2.0], [-2.0, -2.0]], [-2.0, 2.0]  # h -> (z, -z), z = 2|.| - 2
 OUTPUT_WEIGHT, OUTPUT_BIAS = [[2.0, 2.0]], [-2.0]  # h -> z
 KINDS = ("exact", "noisy", "random", "reset")
+MAX_HIDDEN_LAYERS = 1000  # networks and closed forms deeper than this are refused
+MAX_FOLD_WORK = 2**27  # points x folds of the closed form
+MAX_NETWORKS = 10_000  # networks counted by one call of pieces_vs_depth
+MAX_NOISE = 1e6  # noise standard deviation (the layers are float32)
 
 
 def sawtooth(x: np.ndarray, depth: int) -> np.ndarray:
@@ -40,21 +48,22 @@ def sawtooth(x: np.ndarray, depth: int) -> np.ndarray:
 
     Parameters
     ----------
-    x : ndarray, any shape
+    x : ndarray, shape (n,), n >= 1
     depth : int
-        Number of folds (``>= 0``).
+        Number of folds, in ``[0, MAX_HIDDEN_LAYERS]``; ``n * depth`` at most ``MAX_FOLD_WORK``.
 
     Returns
     -------
-    ndarray, same shape as ``x``
+    ndarray, shape (n,)
 
     Examples
     --------
     >>> sawtooth(np.array([-2.0, -1.0, 0.0, 1.0, 2.0]), 2).tolist()
     [2.0, -2.0, 2.0, -2.0, 2.0]
     """
-    _check_depth(depth, "depth")
-    y = np.asarray(x, dtype=float)
+    depth = v.check_int(depth, "depth", min_value=0, max_value=MAX_HIDDEN_LAYERS)
+    y = v.check_array(x, "x", ndim=1)
+    v.check_work(y.size * depth, "depth", MAX_FOLD_WORK, "(points x folds) evaluations")
     for _ in range(depth):
         y = 2.0 * np.abs(y) - 2.0
     return y
@@ -77,9 +86,12 @@ def exact_middle_layer() -> nn.Linear:
 def _generator(generator: torch.Generator | int | None) -> torch.Generator | None:
     if generator is None or isinstance(generator, torch.Generator):
         return generator
-    if isinstance(generator, int) and not isinstance(generator, bool):
-        return torch.Generator().manual_seed(generator)
-    raise TypeError(f"generator must be a torch.Generator, an int seed or None, got {type(generator).__name__}")
+    try:
+        return torch.Generator().manual_seed(v.check_seed(generator, "generator"))
+    except TypeError:
+        raise TypeError(
+            f"generator must be a torch.Generator, an int seed or None, got {type(generator).__name__}"
+        ) from None
 
 
 def noisy_middle_layer(noise_level: float, generator: torch.Generator | int | None = None) -> nn.Linear:
@@ -88,7 +100,7 @@ def noisy_middle_layer(noise_level: float, generator: torch.Generator | int | No
     Parameters
     ----------
     noise_level : float
-        Standard deviation of the additive noise (``>= 0``); the exact entries are +-2.
+        Standard deviation of the additive noise, in ``[0, MAX_NOISE]``; the exact entries are +-2.
     generator : torch.Generator, int or None
         Source of the noise (an int is a seed; None uses torch's default generator).
 
@@ -103,7 +115,7 @@ def noisy_middle_layer(noise_level: float, generator: torch.Generator | int | No
     >>> layer.weight.tolist(), layer.bias.tolist()
     ([[2.0, 2.0], [-2.0, -2.0]], [-2.0, 2.0])
     """
-    _check_noise(noise_level)
+    noise_level = v.check_real(noise_level, "noise_level", min_value=0, max_value=MAX_NOISE)
     gen = _generator(generator)
     layer = exact_middle_layer()
     with torch.no_grad():
@@ -150,7 +162,7 @@ def sawtooth_network(
     Parameters
     ----------
     num_hidden_layers : int
-        ``L >= 0``; ``L = 0`` gives the identity ``x -> x`` (one ``Linear(1, 1)``).
+        ``L`` in ``[0, MAX_HIDDEN_LAYERS]``; ``L = 0`` gives the identity ``x -> x`` (one ``Linear(1, 1)``).
     middle_layer : Linear(2, 2), callable or None
         The ``L - 1`` middle layers: None for the exact ones; a ``Linear(2, 2)``
         is copied into every position; a callable is called once per position
@@ -169,25 +181,21 @@ def sawtooth_network(
     >>> len(sawtooth_network(0)), len(sawtooth_network(4))
     (1, 9)
     """
-    _check_depth(num_hidden_layers, "num_hidden_layers")
-    if num_hidden_layers == 0:
-        return nn.Sequential(_linear([[1.0]], [0.0]))
+    num_hidden_layers = v.check_int(num_hidden_layers, "num_hidden_layers", min_value=0, max_value=MAX_HIDDEN_LAYERS)
     if middle_layer is None:
         make = exact_middle_layer
     elif isinstance(middle_layer, nn.Linear):
-        if middle_layer.in_features != 2 or middle_layer.out_features != 2 or middle_layer.bias is None:
-            raise ValueError("middle_layer must be a Linear(2, 2) with a bias")
+        _check_middle(middle_layer, "middle_layer")
         make = lambda: copy.deepcopy(middle_layer)  # noqa: E731
     elif callable(middle_layer):
         make = middle_layer
     else:
         raise TypeError(f"middle_layer must be a Linear(2, 2), a callable or None, got {type(middle_layer).__name__}")
+    if num_hidden_layers == 0:
+        return nn.Sequential(_linear([[1.0]], [0.0]))
     layers: list[nn.Module] = [_linear(INPUT_WEIGHT, INPUT_BIAS), nn.ReLU()]
     for _ in range(num_hidden_layers - 1):
-        layer = make()
-        if not isinstance(layer, nn.Linear) or (layer.in_features, layer.out_features) != (2, 2):
-            raise ValueError("middle_layer must return a Linear(2, 2)")
-        layers += [layer, nn.ReLU()]
+        layers += [_check_middle(make(), "the layer middle_layer returned"), nn.ReLU()]
     layers.append(_linear(OUTPUT_WEIGHT, OUTPUT_BIAS))
     return nn.Sequential(*layers)
 
@@ -203,6 +211,7 @@ def reinitialised(model: nn.Module, seed: int) -> nn.Module:
     Parameters
     ----------
     model : torch.nn.Module
+        With finite parameters.
     seed : int
 
     Returns
@@ -216,10 +225,8 @@ def reinitialised(model: nn.Module, seed: int) -> nn.Module:
     >>> torch.equal(a[2].weight, b[2].weight), torch.equal(a[2].weight, sawtooth_network(3)[2].weight)
     (True, False)
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    v.check_module(model)
+    seed = v.check_seed(seed)
     fresh = copy.deepcopy(model)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -235,7 +242,7 @@ def variant_network(depth: int, kind: str, seed: int, noise_level: float = 0.0) 
     Parameters
     ----------
     depth : int
-        Number of hidden layers (``>= 0``).
+        Number of hidden layers, in ``[0, MAX_HIDDEN_LAYERS]``.
     kind : {"exact", "noisy", "random", "reset"}
         ``"noisy"``: middle layers from :func:`noisy_middle_layer`;
         ``"random"``: middle layers from :func:`random_middle_layer`;
@@ -245,7 +252,7 @@ def variant_network(depth: int, kind: str, seed: int, noise_level: float = 0.0) 
         generator, so for a given seed the network of depth ``L + 1`` repeats
         the middle layers of the one of depth ``L`` and adds one.
     noise_level : float
-        For ``"noisy"``: the noise's standard deviation.
+        For ``"noisy"``: the noise's standard deviation, in ``[0, MAX_NOISE]``.
 
     Returns
     -------
@@ -253,22 +260,50 @@ def variant_network(depth: int, kind: str, seed: int, noise_level: float = 0.0) 
 
     Examples
     --------
+    >>> from nnbook.expressivity import count_linear_pieces
     >>> count_linear_pieces(variant_network(5, "noisy", seed=0, noise_level=0.0), -2, 2)
     32
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    depth = v.check_int(depth, "depth", min_value=0, max_value=MAX_HIDDEN_LAYERS)
+    kind = v.check_choice(kind, "kind", KINDS)
+    seed = v.check_seed(seed)
+    noise_level = v.check_real(noise_level, "noise_level", min_value=0, max_value=MAX_NOISE)
     gen = torch.Generator().manual_seed(seed)
     if kind == "noisy":
-        _check_noise(noise_level)
         return sawtooth_network(depth, lambda: noisy_middle_layer(noise_level, gen))
     if kind == "random":
         return sawtooth_network(depth, lambda: random_middle_layer(gen))
     if kind == "reset":
         return reinitialised(sawtooth_network(depth), seed)
     return sawtooth_network(depth)
+
+
+def _check_middle(layer: object, name: str) -> nn.Linear:
+    if not isinstance(layer, nn.Linear) or (layer.in_features, layer.out_features) != (2, 2) or layer.bias is None:
+        raise ValueError(f"{name} must be a Linear(2, 2) with a bias, got {layer!r}")
+    return v.check_module(layer, name)
+
+
+@dataclass(frozen=True, eq=False)
+class PiecesByDepth:
+    """Exact piece counts of sawtooth variants, one row per seed and one column per depth."""
+
+    depths: np.ndarray  # (k,) the depths, as given
+    count: np.ndarray  # (n_seeds, k) int: number of linear pieces
+    wide: np.ndarray  # (n_seeds, k) int: pieces wider than min_width_fraction x the exact pieces' width at that depth
+    min_width_fraction: float  # of the exact sawtooth's piece width (hi - lo) / 2**depth; narrower pieces are slivers
+
+
+def _same_layers(done: list[nn.Module], layers: list[nn.Module]) -> bool:
+    """Whether ``layers`` starts with layers equal (same type and parameters) to ``done``."""
+    if len(layers) < len(done):
+        return False
+    for a, b in zip(done, layers, strict=False):
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, nn.Linear) and not (torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)):
+            return False
+    return True
 
 
 def pieces_vs_depth(
@@ -278,44 +313,83 @@ def pieces_vs_depth(
     noise_level: float = 0.0,
     lo: float = -2.0,
     hi: float = 2.0,
-) -> np.ndarray:
-    """Exact number of linear pieces on ``[lo, hi]`` of :func:`variant_network` for each seed and depth.
+    min_width_fraction: float = 0.25,
+) -> PiecesByDepth:
+    """Exact pieces on ``[lo, hi]`` of :func:`variant_network` for each seed and depth, all and only the wide ones.
+
+    A piece of a network of depth ``L`` counts as *wide* when it is wider than
+    ``min_width_fraction`` times ``(hi - lo) / 2**L``, the width of the exact
+    sawtooth's pieces at that depth: two nearby kinks with a sliver between
+    them then count as one piece, not two.
+
+    For one seed, networks of successive depths share their hidden layers
+    (see :func:`variant_network`), so the breakpoints of the shared layers are
+    followed once and only each network's output layer is applied separately;
+    the counts are those of :func:`nnbook.expressivity.piecewise_linear` on
+    each network.
 
     Parameters
     ----------
     depths : sequence of int
+        Each in ``[0, MAX_HIDDEN_LAYERS]``.
     kind : {"exact", "noisy", "random", "reset"}
     seeds : sequence of int
     noise_level : float
         For ``kind="noisy"``.
     lo, hi : float
         The interval.
+    min_width_fraction : float
+        In ``[0, 1]``; 0 counts every piece as wide.
 
     Returns
     -------
-    ndarray of int, shape (len(seeds), len(depths))
+    PiecesByDepth
+
+    Raises
+    ------
+    ValueError
+        If more than ``MAX_NETWORKS`` networks are asked for, or a network has
+        too many pieces for the exact counter.
 
     Examples
     --------
-    >>> pieces_vs_depth([0, 1, 2, 3], "exact", seeds=[0]).tolist()
-    [[1, 2, 4, 8]]
+    >>> pieces = pieces_vs_depth([0, 1, 2, 3], "exact", seeds=[0])
+    >>> pieces.count.tolist(), pieces.wide.tolist()
+    ([[1, 2, 4, 8]], [[1, 2, 4, 8]])
     """
-    if len(depths) == 0 or len(seeds) == 0:
-        raise ValueError("depths and seeds must be non-empty")
+    depths = v.check_array(depths, "depths", ndim=1, dtype="integer")
     for d in depths:
-        _check_depth(d, "depths")
-    counts = [[count_linear_pieces(variant_network(d, kind, s, noise_level), lo, hi) for d in depths] for s in seeds]
-    return np.array(counts, dtype=np.int64)
-
-
-def _check_depth(value: object, arg: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-        raise ValueError(f"{arg} must be an int >= 0, got {value!r}")
-
-
-def _check_noise(noise_level: object) -> None:
-    if isinstance(noise_level, bool) or not isinstance(noise_level, int | float) or not 0 <= noise_level < np.inf:
-        raise ValueError(f"noise_level must be a finite number >= 0, got {noise_level!r}")
+        v.check_int(d, "depths", min_value=0, max_value=MAX_HIDDEN_LAYERS)
+    seeds = [v.check_seed(s, "seeds") for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed, got an empty sequence")
+    v.check_work(len(seeds) * len(depths), "depths and seeds", MAX_NETWORKS, "networks")
+    kind = v.check_choice(kind, "kind", KINDS)
+    lo, hi = _check_interval(lo, hi)
+    fraction = v.check_real(min_width_fraction, "min_width_fraction", min_value=0, max_value=1)
+    count = np.zeros((len(seeds), len(depths)), dtype=np.int64)
+    wide = np.zeros((len(seeds), len(depths)), dtype=np.int64)
+    for i, seed in enumerate(seeds):
+        state, done = _Pieces(lo, hi, RTOL), []
+        deepest = list(variant_network(int(depths.max()), kind, seed, noise_level))
+        for j in np.argsort(depths, kind="stable"):
+            d = int(depths[j])
+            if kind == "reset" or d == 0:  # a reset network's output layer depends on its depth
+                layers = list(variant_network(d, kind, seed, noise_level))
+            else:  # the other kinds draw their middle layers in order and keep the exact output layer
+                layers = [*deepest[: 2 * d], deepest[-1]]
+            hidden, output = layers[:-1], layers[-1]
+            if not _same_layers(done, hidden):
+                state, done = _Pieces(lo, hi, RTOL), []
+            for layer in hidden[len(done) :]:
+                state.apply(layer)
+                done.append(layer)
+            final = state.copy()
+            final.apply(output)
+            f = final.result()
+            count[i, j] = f.num_pieces
+            wide[i, j] = f.count_wider_than(fraction * (hi - lo) / 2.0 ** int(depths[j]))
+    return PiecesByDepth(depths=depths, count=count, wide=wide, min_width_fraction=fraction)
 
 
 def growth_exponent(depths: Sequence[int], counts: np.ndarray) -> float:
@@ -328,7 +402,7 @@ def growth_exponent(depths: Sequence[int], counts: np.ndarray) -> float:
     ----------
     depths : sequence of int, length k >= 2
     counts : ndarray, shape (n_seeds, k)
-        Piece counts as returned by :func:`pieces_vs_depth`.
+        Piece counts as in :class:`PiecesByDepth`, each ``>= 1``.
 
     Returns
     -------
@@ -339,10 +413,45 @@ def growth_exponent(depths: Sequence[int], counts: np.ndarray) -> float:
     >>> round(growth_exponent([4, 5, 6], np.array([[16, 32, 64], [16, 32, 64]])), 12)
     1.0
     """
-    depths = np.asarray(depths, dtype=float)
-    counts = np.asarray(counts, dtype=float)
-    if depths.ndim != 1 or depths.size < 2:
-        raise ValueError(f"depths must be 1-D with at least two entries, got shape {depths.shape}")
-    if counts.ndim != 2 or counts.shape[1] != depths.size or (counts < 1).any():
-        raise ValueError(f"counts must have shape (n_seeds, {depths.size}) with entries >= 1, got {counts.shape}")
+    depths = v.check_array(depths, "depths", ndim=1, min_rows=2)
+    counts = v.check_array(counts, "counts", shape=(None, depths.size))
+    if (counts < 1).any():
+        raise ValueError(f"counts must be >= 1 (a network has at least one piece), got {counts.min()}")
+    if np.ptp(depths) == 0:
+        raise ValueError("depths must not all be equal")
     return float(np.polyfit(depths, np.log2(counts.mean(axis=0)), 1)[0])
+
+
+def breakdown_level(levels: Sequence[float], exponents: Sequence[float], threshold: float = 0.5) -> float:
+    """The smallest noise level whose growth exponent is below ``threshold``.
+
+    Parameters
+    ----------
+    levels : sequence of float, length k
+        Noise levels (any order).
+    exponents : sequence of float, length k
+        Growth exponent at each level (:func:`growth_exponent`).
+    threshold : float
+        ``1/2`` means the count grows by less than ``sqrt(2)`` per layer.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If no level's exponent is below the threshold.
+
+    Examples
+    --------
+    >>> breakdown_level([0.1, 1.0, 0.5, 2.0], [0.98, 0.3, 0.6, -0.1])
+    1.0
+    """
+    levels = v.check_array(levels, "levels", ndim=1)
+    exponents = v.check_array(exponents, "exponents", shape=(levels.size,))
+    threshold = v.check_real(threshold, "threshold")
+    below = levels[exponents < threshold]
+    if below.size == 0:
+        raise ValueError(f"no level has a growth exponent below threshold={threshold} (smallest {exponents.min():.3g})")
+    return float(below.min())

@@ -50,6 +50,7 @@ NOT_CALLED_BY_USERS = (
     "nnbook.book.build",
     "nnbook.book.report_page",
     "nnbook.book.rerun",
+    "nnbook.book.frontpage",
 )
 
 

@@ -9,6 +9,19 @@ import torch
 from nnbook import boxes
 from nnbook.expressivity import count_linear_pieces
 
+# A valid call of every public function that needs arguments (used by the bad-input test of all callables).
+VALID_CALLS = {
+    "step": lambda: {"x": np.linspace(-1, 1, 5)},
+    "relu": lambda: {"x": np.linspace(-1, 1, 5)},
+    "box": lambda: {"x": np.linspace(-1, 2, 7), "height": 1.0, "width": 1.0, "start": 0.0, "ramp": 0.1},
+    "fit_boxes": lambda: {"f": np.sin, "bound": 1.0, "n_boxes": 4},
+    "relu_interpolant": lambda: {"f": np.sin, "bound": 1.0, "n_units": 4},
+    "fit_boxes_2d": lambda: {"f": lambda X: X[:, 0] * X[:, 1], "bound": 1.0, "n_per_axis": 3},
+    "box_units": lambda: {"n_per_axis": 10, "dim": 2},
+    "sup_error": lambda: {"approx": boxes.fit_boxes(np.sin, 1.0, 4), "f": np.sin, "bound": 1.0, "num_points": 101},
+    "power_law_exponent": lambda: {"units": np.array([10.0, 100.0]), "errors": np.array([1.0, 0.1])},
+}
+
 
 def test_step_box_is_an_indicator():
     x = np.linspace(-2, 3, 5001)
@@ -33,7 +46,7 @@ def test_box_sum_equals_the_explicit_sum_of_boxes():
     delta = approx.edges[1] - approx.edges[0]
     explicit = sum(boxes.box(x, h, delta, start=a) for h, a in zip(approx.heights, approx.edges[:-1], strict=True))
     np.testing.assert_allclose(approx(x), explicit, rtol=1e-12, atol=1e-12)
-    assert approx.n_units == 14
+    assert approx.n_units == 8 and approx.n_units_separate == 14  # shared edges: n + 1 steps, not 2 n
     np.testing.assert_array_equal(approx(np.array([-2.5, 2.5])), [0.0, 0.0])
     assert approx(np.array([2.0]))[0] == approx.heights[-1]  # right end belongs to the last box
 
@@ -73,9 +86,10 @@ def test_box_grid_2d_equals_the_two_layer_step_network():
     approx = boxes.fit_boxes_2d(f, 1.0, 5)
     X = np.random.default_rng(1).uniform(-1.2, 1.2, (2000, 2))
     e = approx.edges
-    ind_x = boxes.step(X[:, :1] - e[:-1]) - boxes.step(X[:, :1] - e[1:])  # first layer, (m, n) per axis
-    ind_y = boxes.step(X[:, 1:] - e[:-1]) - boxes.step(X[:, 1:] - e[1:])
-    second = boxes.step(ind_x[:, :, None] + ind_y[:, None, :] - 1.5)  # (m, n, n) box units
+    H = lambda z: (z >= 0).astype(float)  # noqa: E731  (the step unit, written out: the oracle)
+    ind_x = H(X[:, :1] - e[:-1]) - H(X[:, :1] - e[1:])  # first layer, (m, n) per axis
+    ind_y = H(X[:, 1:] - e[:-1]) - H(X[:, 1:] - e[1:])
+    second = H(ind_x[:, :, None] + ind_y[:, None, :] - 1.5)  # (m, n, n) box units
     explicit = np.einsum("mij,ij->m", second, approx.heights)
     np.testing.assert_allclose(approx(X), explicit, rtol=1e-12, atol=1e-12)
     assert approx.n_units == 2 * 6 + 25
@@ -90,10 +104,35 @@ def test_box_grid_2d_error_bound():
         assert err <= 2 * (2.0 / n) + 1e-12
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 40])
+def test_n_plus_one_shared_steps_make_the_same_function(n):
+    approx = boxes.fit_boxes(lambda x: np.cos(3 * x) + x, 1.5, n)
+    net = approx.step_network()
+    assert net.n_units == approx.n_units == n + 1
+    # oracle: the explicit sum of n separate boxes, the last closed on the right; at the edges, outside, in between
+    x = np.concatenate(
+        [approx.edges, [-3.0, -1.5 - 1e-9, 1.5 + 1e-9, 3.0], np.random.default_rng(n).uniform(-2, 2, 500)]
+    )
+    e, h = approx.edges, approx.heights
+    separate = sum(h[k] * ((x >= e[k]) & ((x < e[k + 1]) | ((k == n - 1) & (x == e[-1])))) for k in range(n))
+    np.testing.assert_allclose(net(x), separate, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(approx(x), separate, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(net.signs, np.r_[np.ones(n), -1.0])
+
+
+def test_step_network_evaluates_its_definition():
+    net = boxes.StepNetwork(
+        thresholds=np.array([0.0, 1.0]), signs=np.array([1.0, -1.0]), weights=np.array([2.0, 3.0]), bias=-1.0
+    )
+    # -1 + 2 H(x) + 3 H(1 - x)
+    np.testing.assert_array_equal(net(np.array([-1.0, 0.0, 0.5, 1.0, 2.0])), [2.0, 4.0, 4.0, 4.0, 1.0])
+
+
 def test_box_units():
-    assert boxes.box_units(10, 1) == 20
+    assert boxes.box_units(10, 1) == 11
     assert [boxes.box_units(4, d) for d in (2, 3)] == [2 * 5 + 16, 3 * 5 + 64]
     assert boxes.box_units(100, 10) == 10 * 101 + 100**10
+    assert boxes.box_units(10, 10**5) == 10**5 * 11 + 10 ** (10**5)  # exact, a 332,193-bit integer
 
 
 def test_power_law_exponent_recovers_the_exponent():
@@ -105,19 +144,31 @@ def test_power_law_exponent_recovers_the_exponent():
     ("call", "exc", "match"),
     [
         (lambda: boxes.box(np.zeros(3), 1.0, 0.0), ValueError, "width"),
+        (lambda: boxes.box(np.zeros(3), 1j, 1.0), TypeError, "height"),
+        (lambda: boxes.box(np.array([0.0, np.nan]), 1.0, 1.0), ValueError, "x"),
         (lambda: boxes.box(np.zeros(3), 1.0, 1.0, ramp=-0.1), ValueError, "ramp"),
         (lambda: boxes.fit_boxes("sin", 1.0, 4), TypeError, "f"),
         (lambda: boxes.fit_boxes(np.sin, 0.0, 4), ValueError, "bound"),
         (lambda: boxes.fit_boxes(np.sin, 1.0, 0), ValueError, "n_boxes"),
-        (lambda: boxes.relu_interpolant(np.sin, 1.0, 2.5), ValueError, "n_units"),
+        (lambda: boxes.fit_boxes(np.sin, 1.0, True), TypeError, "n_boxes"),
+        (lambda: boxes.relu_interpolant(np.sin, 1.0, 2.5), TypeError, "n_units"),
+        (lambda: boxes.fit_boxes(lambda x: x[:2], 1.0, 4), ValueError, "one value per point"),
+        (lambda: boxes.fit_boxes(lambda x: np.full_like(x, np.inf), 1.0, 4), ValueError, "finite"),
+        (lambda: boxes.fit_boxes(np.sin, 1.0, 10**8), ValueError, "limit"),
+        (lambda: boxes.fit_boxes_2d(np.sin, 1.0, 10**4), ValueError, "limit"),
+        (lambda: boxes.box_units(10, 10**9), ValueError, "dim"),
+        (lambda: boxes.box_units(10**6, 10**5), ValueError, "limit"),
+        (lambda: boxes.sup_error(np.sin, np.sin, 1.0, num_points=10**4, dim=2), ValueError, "limit"),
         (lambda: boxes.fit_boxes_2d(np.sin, float("inf"), 4), ValueError, "bound"),
         (lambda: boxes.fit_boxes_2d(np.sin, 1.0, -2), ValueError, "n_per_axis"),
         (lambda: boxes.box_units(0, 2), ValueError, "n_per_axis"),
         (lambda: boxes.box_units(3, 0), ValueError, "dim"),
         (lambda: boxes.sup_error(np.sin, np.sin, 1.0, dim=3), ValueError, "dim"),
+        (lambda: boxes.sup_error(np.sin, np.sin, 1.0, dim=True), TypeError, "dim"),
         (lambda: boxes.sup_error(np.sin, np.sin, 1.0, num_points=0), ValueError, "num_points"),
-        (lambda: boxes.power_law_exponent(np.ones(3), np.ones(2)), ValueError, "units"),
+        (lambda: boxes.power_law_exponent(np.ones(3), np.ones(2)), ValueError, "errors"),
         (lambda: boxes.power_law_exponent(np.ones(3), -np.ones(3)), ValueError, "errors"),
+        (lambda: boxes.power_law_exponent(np.ones(3), np.ones(3)), ValueError, "units"),
     ],
 )
 def test_bad_input_raises(call, exc, match):

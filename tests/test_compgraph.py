@@ -10,6 +10,21 @@ from nnbook import compgraph as cg
 
 X = np.linspace(-2.0, 1.0, 13)
 
+# Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
+# The inputs x may have any shape (each entry is differentiated independently), so their valid value is a scalar.
+VALID_CALLS = {
+    "build_graph": lambda: {"nodes": [("t1", "exp", ["x"])], "input_name": "x"},
+    "exp_sin_derivative": lambda: {"x": 0.5},
+    "sqrt_cos_derivative": lambda: {"x": 0.5},
+    "node_label": lambda: {"node": cg.Node("t1", "exp", ("x",))},
+    "backward_equations": lambda: {"graph": cg.exp_sin_graph()},
+    "forward": lambda: {"graph": cg.exp_sin_graph(), "x": 0.5},
+    "reverse_sweep": lambda: {"graph": cg.exp_sin_graph(), "x": 0.5},
+    "autograd_derivative": lambda: {"graph": cg.exp_sin_graph(), "x": 0.5},
+    "layout": lambda: {"graph": cg.sqrt_cos_graph()},
+    "reverse_mode_cost": lambda: {"widths": [4], "depth": 1, "batch": 2, "repeat": 1, "seed": 0, "threads": 1},
+}
+
 
 def exp_sin(x):
     return np.exp(np.exp(x) + np.exp(2 * x)) + np.sin(np.exp(x) + np.exp(2 * x))
@@ -61,38 +76,38 @@ def test_sweep_counts_one_multiply_add_per_edge():
 
 
 def test_repeated_input_accumulates_twice():
-    graph = cg.build_graph([("a", "square", ["x"]), ("b", "add", ["a", "a"])])  # b = 2 x^2
+    graph = cg.build_graph([("t1", "square", ["x"]), ("f", "add", ["t1", "t1"])])  # f = 2 x^2
     np.testing.assert_allclose(cg.reverse_sweep(graph, X).derivative, 4 * X, rtol=1e-15)
-    assert cg.backward_equations(graph)[1] == "a\u0304 = b\u0304 + b\u0304"
+    assert cg.backward_equations(graph)[1] == "t\u03041 = f\u0304 + f\u0304"
 
 
 def test_backward_equations_of_both_examples():
     bar = "\u0304"
     lines = cg.backward_equations(cg.exp_sin_graph())
     assert lines[0] == f"f{bar} = 1"
-    assert lines[5] == f"a{bar} = b{bar} · 2 a + c{bar}"
-    assert lines[6] == f"x{bar} = a{bar} · exp(x)"
+    assert lines[5] == f"t{bar}1 = t{bar}2 · 2 t1 + t{bar}3"
+    assert lines[6] == f"x{bar} = t{bar}1 · exp(x)"
     lines = cg.backward_equations(cg.sqrt_cos_graph())
-    assert lines[3] == f"c{bar} = d{bar} · 1/(2 sqrt(c)) + e{bar} · (-sin(c))"
+    assert lines[3] == f"t{bar}3 = t{bar}4 · 1/(2 sqrt(t3)) + t{bar}5 · (-sin(t3))"
 
 
 def test_labels_and_layout():
     graph = cg.sqrt_cos_graph()
     assert [cg.node_label(n) for n in graph.nodes] == [
         "x",
-        "a = x^2",
-        "b = exp(a)",
-        "c = a + b",
-        "d = sqrt(c)",
-        "e = cos(c)",
-        "f = d + e",
+        "t1 = x^2",
+        "t2 = exp(t1)",
+        "t3 = t1 + t2",
+        "t4 = sqrt(t3)",
+        "t5 = cos(t3)",
+        "f = t4 + t5",
     ]
     pos = cg.layout(graph)
     assert set(pos) == {n.name for n in graph.nodes}
     for node in graph.nodes:
         for name in node.inputs:
             assert pos[name][0] < pos[node.name][0]  # every edge points to a later column
-    assert pos["d"][0] == pos["e"][0] and pos["d"][1] != pos["e"][1]
+    assert pos["t4"][0] == pos["t5"][0] and pos["t4"][1] != pos["t5"][1]
 
 
 def test_reverse_mode_cost_counts_and_ratio():
@@ -130,7 +145,6 @@ def test_reverse_mode_cost_same_seed_same_counts():
     ("nodes", "match"),
     [
         ([], "nodes"),
-        ("abc", "nodes"),
         ([("a", "tan", ["x"])], "nodes: unknown op"),
         ([("a", "exp", ["y"])], "nodes"),
         ([("a", "add", ["x"])], "nodes"),
@@ -143,6 +157,13 @@ def test_build_graph_bad_nodes(nodes, match):
         cg.build_graph(nodes)
 
 
+def test_build_graph_wrong_kinds():
+    with pytest.raises(TypeError, match="nodes"):
+        cg.build_graph("abc")
+    with pytest.raises(TypeError, match="input_name"):
+        cg.build_graph([("t1", "exp", ["x"])], input_name=3)
+
+
 def test_bad_inputs_name_the_argument():
     with pytest.raises(ValueError, match="input_name"):
         cg.build_graph([("a", "exp", ["x"])], input_name="")
@@ -150,17 +171,39 @@ def test_bad_inputs_name_the_argument():
         cg.reverse_sweep("f", X)
     with pytest.raises(ValueError, match="x"):
         cg.reverse_sweep(cg.exp_sin_graph(), np.array([np.nan]))
-    with pytest.raises(ValueError, match="x"):
+    with pytest.raises(TypeError, match="x"):
         cg.exp_sin_derivative(np.array(["a"]))
-    for kwargs, name in (
-        ({"depth": 0}, "depth"),
-        ({"batch": -1}, "batch"),
-        ({"repeat": 1.5}, "repeat"),
-        ({"threads": 0}, "threads"),
+    with pytest.raises(ValueError, match="x"):
+        cg.forward(cg.exp_sin_graph(), torch.tensor([float("inf")]))
+    with pytest.raises(TypeError, match="node"):
+        cg.node_label("t1")
+    for kwargs, exc, name in (
+        ({"depth": 0}, ValueError, "depth"),
+        ({"depth": cg.MAX_DEPTH + 1}, ValueError, "depth"),
+        ({"batch": -1}, ValueError, "batch"),
+        ({"repeat": 1.5}, TypeError, "repeat"),
+        ({"threads": 0}, ValueError, "threads"),
+        ({"seed": -1}, ValueError, "seed"),
     ):
-        with pytest.raises(ValueError, match=name):
+        with pytest.raises(exc, match=name):
             cg.reverse_mode_cost([4], **kwargs)
+    with pytest.raises(ValueError, match="limit"):
+        cg.reverse_mode_cost([4096] * 5, depth=3, batch=4096)
     with pytest.raises(ValueError, match="widths"):
         cg.reverse_mode_cost([0])
     with pytest.raises(ValueError, match="widths"):
         cg.reverse_mode_cost([])
+    with pytest.raises(ValueError, match="widths"):
+        cg.reverse_mode_cost([cg.MAX_WIDTH + 1])
+
+
+def test_reverse_mode_cost_times_are_the_best_rounds_and_the_ratio_their_median(monkeypatch):
+    """Oracle: fixed round times in place of the clock; best forward, best gradient, median of round ratios."""
+    rounds = iter(
+        [(np.array([1.0, 2.0, 4.0]), np.array([3.0, 3.0, 3.0])), (np.array([2.0, 2.0]), np.array([9.0, 1.0]))]
+    )
+    monkeypatch.setattr(cg, "time_pair", lambda f, g, repeat: next(rounds))
+    cost = cg.reverse_mode_cost([3, 4], depth=1, batch=2, repeat=3)
+    np.testing.assert_array_equal(cost.forward_time, [1.0, 2.0])
+    np.testing.assert_array_equal(cost.gradient_time, [3.0, 1.0])
+    np.testing.assert_array_equal(cost.time_ratio, [1.5, 2.5])  # medians of (3, 1.5, 0.75) and (4.5, 0.5)

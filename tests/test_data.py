@@ -32,14 +32,20 @@ def _write_idx(path, array: np.ndarray, code: int = 0x08, compress: bool = False
 
 
 def test_digits_curvy_setup():
+    """The assignment's setup: X = data / data.std() / sqrt(64) with one scale for all pixels; first half trains."""
     split = data.digits_curvy()
     assert split.X_train.shape == (898, 64) and split.X_test.shape == (899, 64)
-    assert np.linalg.norm(split.X_train, axis=1).max() <= 1.0
     from sklearn.datasets import load_digits
 
     digits = load_digits()
+    pixels = digits.data
+    std = np.sqrt(np.mean((pixels - pixels.mean()) ** 2))  # the standard deviation of all pixel values, by hand
+    np.testing.assert_allclose(split.X_train, pixels[:898] / std / 8, rtol=1e-12)
+    np.testing.assert_allclose(split.X_test, pixels[898:] / std / 8, rtol=1e-12)
+    assert 6.0 < std < 6.05  # one global scale (the per-pixel scales range from 0 to about 6.5)
+    np.testing.assert_allclose(np.vstack([split.X_train, split.X_test]).std(), 1 / 8, rtol=1e-12)
     np.testing.assert_array_equal(split.y_train, np.where(np.isin(digits.target[:898], [0, 3, 6, 8, 9]), 1, -1))
-    np.testing.assert_allclose(split.X_test * 16 * 8, digits.data[898:])
+    np.testing.assert_array_equal(split.y_test, np.where(np.isin(digits.target[898:], [0, 3, 6, 8, 9]), 1, -1))
 
 
 def test_mnist_sample_is_mlxtends_real_mnist():

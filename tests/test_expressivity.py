@@ -16,6 +16,15 @@ from torch import nn
 from nnbook import expressivity, regions
 from nnbook.sawtooth import sawtooth_network
 
+# A valid call of every public function that needs arguments (used by the bad-input test of all callables).
+VALID_CALLS = {
+    "piecewise_linear": lambda: {"model": sawtooth_network(2), "lo": -2.0, "hi": 2.0, "rtol": 1e-9},
+    "count_linear_pieces": lambda: {"model": sawtooth_network(2), "lo": -2.0, "hi": 2.0, "rtol": 1e-9},
+    "segment_network": lambda: {"model": random_net(0, 2, 3, n_in=2), "start": np.zeros(2), "end": np.ones(2)},
+    "max_regions_one_layer": lambda: {"n_inputs": 2, "width": 16},
+    "max_regions": lambda: {"n_inputs": 2, "widths": [16, 16]},
+}
+
 
 def forward(net: nn.Sequential, x: np.ndarray) -> np.ndarray:
     with torch.no_grad():
@@ -148,8 +157,10 @@ def test_nested_sequential_identity_and_dtypes_are_accepted():
         ({"lo": 1.0, "hi": 1.0}, ValueError, "hi"),
         ({"lo": float("nan")}, ValueError, "lo"),
         ({"hi": float("inf")}, ValueError, "hi"),
-        ({"lo": "0"}, ValueError, "lo"),
+        ({"lo": "0"}, TypeError, "lo"),
+        ({"lo": 1j}, TypeError, "lo"),
         ({"rtol": -1.0}, ValueError, "rtol"),
+        ({"rtol": 1.0}, ValueError, "rtol"),
     ],
 )
 def test_piecewise_linear_rejects_bad_input(kwargs, exc, match):
@@ -203,18 +214,106 @@ def test_deep_bound_special_cases():
 
 
 @pytest.mark.parametrize(
-    ("call", "match"),
+    ("call", "exc", "match"),
     [
-        (lambda: expressivity.max_regions_one_layer(0, 3), "n_inputs"),
-        (lambda: expressivity.max_regions_one_layer(2, -1), "width"),
-        (lambda: expressivity.max_regions_one_layer(2.0, 3), "n_inputs"),
-        (lambda: expressivity.max_regions_one_layer(True, 3), "n_inputs"),
-        (lambda: expressivity.max_regions(2, []), "widths"),
-        (lambda: expressivity.max_regions(2, "16"), "widths"),
-        (lambda: expressivity.max_regions(2, [16, 0]), r"widths\[1\]"),
-        (lambda: expressivity.max_regions(0, [16]), "n_inputs"),
+        (lambda: expressivity.max_regions_one_layer(0, 3), ValueError, "n_inputs"),
+        (lambda: expressivity.max_regions_one_layer(2, -1), ValueError, "width"),
+        (lambda: expressivity.max_regions_one_layer(2.0, 3), TypeError, "n_inputs"),
+        (lambda: expressivity.max_regions_one_layer(True, 3), TypeError, "n_inputs"),
+        (lambda: expressivity.max_regions(2, []), ValueError, "widths"),
+        (lambda: expressivity.max_regions(2, "16"), TypeError, "widths"),
+        (lambda: expressivity.max_regions(2, [16, 0]), ValueError, r"widths\[1\]"),
+        (lambda: expressivity.max_regions(0, [16]), ValueError, "n_inputs"),
     ],
 )
-def test_bounds_reject_bad_input(call, match):
+def test_bounds_reject_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_one_layer_bound_is_exact_and_fast_for_huge_layers():
+    # n0 >= n1: all 2^n1 patterns, an exact integer of a million bits
+    assert expressivity.max_regions_one_layer(10**6, 10**6) == 2 ** (10**6)
+    # few terms, or few through the complement: sum_{k <= m} C(n, k) = 2^n - sum_{k < n - m} C(n, k)
+    n = 10**6
+    assert expressivity.max_regions_one_layer(2, n) == 1 + n + n * (n - 1) // 2
+    assert expressivity.max_regions_one_layer(n - 2, n) == 2**n - 1 - n
+    assert expressivity.max_regions_one_layer(n - 1, n) == 2**n - 1
+    # the oracle for a moderate case: math.comb term by term
+    assert expressivity.max_regions_one_layer(60, 300) == sum(math.comb(300, k) for k in range(61))
+    assert expressivity.max_regions_one_layer(250, 300) == sum(math.comb(300, k) for k in range(251))
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: expressivity.max_regions_one_layer(5 * 10**5, 10**6), "limit"),
+        (lambda: expressivity.max_regions_one_layer(2, 10**7), "<= 1000000"),
+        (lambda: expressivity.max_regions(10**4, [10**4] * 3), "limit"),
+        (lambda: expressivity.max_regions(2, [2] * (10**6)), "limit"),
+    ],
+)
+def test_huge_bounds_fail_fast_naming_the_limit(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_non_finite_weights_are_refused():
+    net = sawtooth_network(3)
+    with torch.no_grad():
+        net[2].weight[0, 1] = float("nan")
+    with pytest.raises(ValueError, match="model"):
+        expressivity.count_linear_pieces(net, -2.0, 2.0)
+    with pytest.raises(ValueError, match="model"):
+        expressivity.segment_network(net, np.array([0.0]), np.array([1.0]))
+
+
+def test_too_many_pieces_fail_before_allocating():
+    with pytest.raises(ValueError, match="limit"):
+        expressivity.count_linear_pieces(sawtooth_network(23), -2.0, 2.0)
+
+
+# --- length-weighted pieces and segments ---------------------------------------------------------------------------
+
+
+def test_widths_and_pieces_wider_than_a_minimum():
+    f = expressivity.PiecewiseLinear(
+        breakpoints=np.array([0.0, 1.0, 1.001, 3.0]), slopes=np.zeros(3), intercepts=np.zeros(3)
+    )
+    np.testing.assert_allclose(f.widths, [1.0, 0.001, 1.999])
+    assert [f.count_wider_than(w) for w in (0.0, 0.01, 1.0, 2.0)] == [3, 2, 1, 0]
+    with pytest.raises(ValueError, match="min_width"):
+        f.count_wider_than(-1.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_segment_network_is_the_restriction_to_the_segment(seed):
+    rng = np.random.default_rng(seed)
+    net = random_net(seed, depth=3, width=5, n_in=3)
+    start, end = rng.standard_normal(3), rng.standard_normal(3)
+    line = expressivity.segment_network(net, start, end)
+    t = rng.uniform(0, 1, 200)
+    with torch.no_grad():
+        direct = net(torch.from_numpy(start + t[:, None] * (end - start))).numpy()[:, 0]
+        along = line(torch.from_numpy(t)[:, None]).numpy()[:, 0]
+    np.testing.assert_allclose(along, direct, rtol=1e-12, atol=1e-12)
+    # its breakpoints are where the activation pattern along the segment changes (oracle: dense patterns)
+    f = expressivity.piecewise_linear(line, 0.0, 1.0)
+    ts = np.linspace(0, 1, 200_001)
+    patterns = regions.activation_patterns(net, start + ts[:, None] * (end - start))
+    changes = np.flatnonzero((patterns[1:] != patterns[:-1]).any(axis=1))
+    assert f.num_pieces <= len(changes) + 1
+    for b in f.breakpoints[1:-1]:  # every kink sits at a pattern change
+        assert np.min(np.abs(ts[changes] - b)) < 2e-5
+
+
+def test_segment_network_rejects_bad_input():
+    net = random_net(0, 2, 3, n_in=2)
+    with pytest.raises(ValueError, match="start"):
+        expressivity.segment_network(net, np.zeros(3), np.ones(2))
+    with pytest.raises(ValueError, match="distinct"):
+        expressivity.segment_network(net, np.ones(2), np.ones(2))
+    with pytest.raises(ValueError, match="end"):
+        expressivity.segment_network(net, np.zeros(2), np.array([1.0, np.nan]))
+    with pytest.raises(TypeError, match="model"):
+        expressivity.segment_network("net", np.zeros(2), np.ones(2))

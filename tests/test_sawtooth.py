@@ -8,7 +8,20 @@ import torch
 from torch import nn
 
 from nnbook import sawtooth
-from nnbook.expressivity import count_linear_pieces
+from nnbook.expressivity import count_linear_pieces, piecewise_linear
+
+# A valid call of every public function that needs arguments (used by the bad-input test of all callables).
+VALID_CALLS = {
+    "sawtooth": lambda: {"x": np.linspace(-2, 2, 9), "depth": 2},
+    "noisy_middle_layer": lambda: {"noise_level": 0.1, "generator": 0},
+    "random_middle_layer": lambda: {"generator": 0},
+    "sawtooth_network": lambda: {"num_hidden_layers": 3},
+    "reinitialised": lambda: {"model": sawtooth.sawtooth_network(3), "seed": 0},
+    "variant_network": lambda: {"depth": 3, "kind": "noisy", "seed": 0, "noise_level": 0.1},
+    "pieces_vs_depth": lambda: {"depths": [0, 2, 4], "kind": "noisy", "seeds": [0, 1], "noise_level": 0.1},
+    "growth_exponent": lambda: {"depths": [1, 2, 3], "counts": np.array([[2.0, 4.0, 8.0]])},
+    "breakdown_level": lambda: {"levels": [0.1, 1.0], "exponents": [0.9, 0.2], "threshold": 0.5},
+}
 
 
 def run(net: nn.Module, x: np.ndarray) -> np.ndarray:
@@ -68,10 +81,37 @@ def test_middle_layer_callable_is_called_once_per_position():
     assert count_linear_pieces(net, -2.0, 2.0) == 64
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
-def test_bad_depth_raises(bad):
-    with pytest.raises(ValueError, match="num_hidden_layers"):
+@pytest.mark.parametrize(("bad", "exc"), [(-1, ValueError), (1.5, TypeError), (True, TypeError), ("3", TypeError)])
+def test_bad_depth_raises(bad, exc):
+    with pytest.raises(exc, match="num_hidden_layers"):
         sawtooth.sawtooth_network(bad)
+    with pytest.raises(exc, match="depth"):
+        sawtooth.sawtooth(np.zeros(3), bad)
+
+
+def test_huge_sizes_fail_fast_naming_the_limit():
+    with pytest.raises(ValueError, match=f"<= {sawtooth.MAX_HIDDEN_LAYERS}"):
+        sawtooth.sawtooth(np.zeros(3), 10**9)
+    with pytest.raises(ValueError, match=f"<= {sawtooth.MAX_HIDDEN_LAYERS}"):
+        sawtooth.sawtooth_network(10**8)
+    with pytest.raises(ValueError, match="limit"):
+        sawtooth.sawtooth(np.zeros(10**6), 1000)  # 10**9 evaluations
+    with pytest.raises(ValueError, match="limit"):
+        sawtooth.pieces_vs_depth(range(100), "exact", seeds=range(101))
+    with pytest.raises(ValueError, match="limit"):  # 2**22 pieces: refused before they are allocated
+        sawtooth.pieces_vs_depth([22], "exact", seeds=[0])
+
+
+def test_non_finite_middle_layers_are_refused():
+    layer = sawtooth.exact_middle_layer()
+    with torch.no_grad():
+        layer.weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="middle_layer"):
+        sawtooth.sawtooth_network(3, middle_layer=layer)
+    with pytest.raises(ValueError, match="middle_layer"):
+        sawtooth.sawtooth_network(3, middle_layer=lambda: layer)
+    with pytest.raises(ValueError, match="noise_level"):
+        sawtooth.noisy_middle_layer(float("inf"))
 
 
 def test_bad_middle_layer_raises():
@@ -123,11 +163,21 @@ def test_random_layer_is_standard_normal_and_seeded():
     np.testing.assert_allclose(draws.mean(axis=0), 0.0, atol=0.06)
 
 
-@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), "0.1", True])
-def test_bad_noise_level_raises(bad):
-    with pytest.raises(ValueError, match="noise_level"):
+@pytest.mark.parametrize(
+    ("bad", "exc"),
+    [
+        (-0.1, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        ("0.1", TypeError),
+        (True, TypeError),
+        (0.1 + 0j, TypeError),
+    ],
+)
+def test_bad_noise_level_raises(bad, exc):
+    with pytest.raises(exc, match="noise_level"):
         sawtooth.noisy_middle_layer(bad)
-    with pytest.raises(ValueError, match="noise_level"):
+    with pytest.raises(exc, match="noise_level"):
         sawtooth.variant_network(3, "noisy", seed=0, noise_level=bad)
 
 
@@ -163,6 +213,11 @@ def test_reinitialised_rejects_bad_input():
         sawtooth.reinitialised("net", 0)
     with pytest.raises(TypeError, match="seed"):
         sawtooth.reinitialised(sawtooth.sawtooth_network(2), 1.5)
+    net = sawtooth.sawtooth_network(2)
+    with torch.no_grad():
+        net[0].bias[0] = float("inf")
+    with pytest.raises(ValueError, match="model"):
+        sawtooth.reinitialised(net, 0)
 
 
 def test_variant_networks_grow_by_one_layer_per_depth():
@@ -182,17 +237,39 @@ def test_variant_network_rejects_bad_input():
 
 
 def test_pieces_vs_depth_exact_doubles_and_is_reproducible():
-    counts = sawtooth.pieces_vs_depth(range(9), "exact", seeds=[0, 1])
-    np.testing.assert_array_equal(counts, np.tile(2 ** np.arange(9), (2, 1)))
+    pieces = sawtooth.pieces_vs_depth(range(9), "exact", seeds=[0, 1])
+    np.testing.assert_array_equal(pieces.count, np.tile(2 ** np.arange(9), (2, 1)))
+    np.testing.assert_array_equal(pieces.wide, pieces.count)  # equal pieces, none a sliver
+    np.testing.assert_array_equal(pieces.depths, np.arange(9))
+    assert pieces.min_width_fraction == 0.25
     a = sawtooth.pieces_vs_depth([2, 4, 6], "noisy", seeds=[0, 1, 2], noise_level=0.5)
     b = sawtooth.pieces_vs_depth([2, 4, 6], "noisy", seeds=[0, 1, 2], noise_level=0.5)
-    np.testing.assert_array_equal(a, b)
-    assert a.shape == (3, 3) and a.dtype == np.int64
+    np.testing.assert_array_equal(a.count, b.count)
+    np.testing.assert_array_equal(a.wide, b.wide)
+    assert a.count.shape == a.wide.shape == (3, 3) and a.count.dtype == a.wide.dtype == np.int64
 
 
-def test_small_noise_keeps_the_count_exponential():
-    counts = sawtooth.pieces_vs_depth([6, 8, 10], "noisy", seeds=[0, 1], noise_level=0.01)
-    assert counts.min() >= 2**6  # two units' kinks split apart: at least as many pieces as the exact network
+@pytest.mark.parametrize(("kind", "level"), [("noisy", 0.01), ("noisy", 0.7), ("random", 0.0), ("reset", 0.0)])
+def test_pieces_vs_depth_equals_counting_each_network(kind, level):
+    # oracle: the exact counter on each network built separately (no shared-prefix shortcut), unsorted depths
+    depths = [5, 0, 3, 8, 1]
+    pieces = sawtooth.pieces_vs_depth(depths, kind, seeds=[3, 4], noise_level=level)
+    for i, seed in enumerate([3, 4]):
+        for j, d in enumerate(depths):
+            f = piecewise_linear(sawtooth.variant_network(d, kind, seed, noise_level=level), -2.0, 2.0)
+            assert pieces.count[i, j] == f.num_pieces
+            assert pieces.wide[i, j] == np.sum(np.diff(f.breakpoints) > 0.25 * 4.0 / 2**d)
+
+
+def test_small_noise_adds_slivers_but_no_wide_pieces():
+    pieces = sawtooth.pieces_vs_depth([6, 8, 10], "noisy", seeds=[0, 1], noise_level=0.01)
+    exact = 2 ** np.array([6, 8, 10])
+    assert np.all(pieces.count > 1.8 * exact)  # nearly every kink splits in two
+    np.testing.assert_allclose(pieces.wide / exact, 1.0, atol=0.1)  # the extra pieces are slivers
+    every = sawtooth.pieces_vs_depth([6, 8, 10], "noisy", seeds=[0, 1], noise_level=0.01, min_width_fraction=0.0)
+    np.testing.assert_array_equal(every.wide, every.count)
+    with pytest.raises(ValueError, match="min_width_fraction"):
+        sawtooth.pieces_vs_depth([1], "exact", seeds=[0], min_width_fraction=1.5)
 
 
 def test_pieces_vs_depth_rejects_bad_input():
@@ -200,6 +277,12 @@ def test_pieces_vs_depth_rejects_bad_input():
         sawtooth.pieces_vs_depth([], "exact", seeds=[0])
     with pytest.raises(ValueError, match="depths"):
         sawtooth.pieces_vs_depth([-1], "exact", seeds=[0])
+    with pytest.raises(ValueError, match="seeds"):
+        sawtooth.pieces_vs_depth([1], "exact", seeds=[])
+    with pytest.raises(ValueError, match="depths"):
+        sawtooth.pieces_vs_depth([1.5], "exact", seeds=[0])
+    with pytest.raises(TypeError, match="kind"):
+        sawtooth.pieces_vs_depth([1], 3, seeds=[0])
 
 
 def test_growth_exponent():
@@ -213,3 +296,23 @@ def test_growth_exponent():
         sawtooth.growth_exponent(depths, np.zeros((2, 6)))
     with pytest.raises(ValueError, match="depths"):
         sawtooth.growth_exponent([1], np.ones((2, 1)))
+    with pytest.raises(ValueError, match="depths"):
+        sawtooth.growth_exponent([2, 2], np.ones((2, 2)))
+    with pytest.raises(ValueError, match="counts"):
+        sawtooth.growth_exponent([1, 2], np.array([[1.0, np.nan]]))
+
+
+def test_growth_exponent_averages_before_the_logarithm():
+    # rows that differ: the exponent is that of the mean count, not the mean of the per-seed exponents
+    counts = np.array([[1.0, 2.0, 4.0], [1.0, 8.0, 64.0]])
+    expected = np.polyfit([0, 1, 2], np.log2([1.0, 5.0, 34.0]), 1)[0]
+    assert sawtooth.growth_exponent([0, 1, 2], counts) == pytest.approx(expected, rel=1e-12)
+
+
+def test_breakdown_level():
+    assert sawtooth.breakdown_level([2.0, 0.5, 1.0, 0.1], [-0.2, 0.7, 0.4, 0.99]) == 1.0
+    assert sawtooth.breakdown_level([0.1, 0.2], [0.9, 0.8], threshold=0.85) == 0.2
+    with pytest.raises(ValueError, match="below"):
+        sawtooth.breakdown_level([0.1, 0.2], [0.9, 0.8])
+    with pytest.raises(ValueError, match="exponents"):
+        sawtooth.breakdown_level([0.1, 0.2], [0.9])

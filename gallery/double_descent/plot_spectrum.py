@@ -22,7 +22,7 @@ from nnbook import book, data, plotting, rff
 
 split = data.digits_curvy()
 n = split.X_train.shape[0]
-ratios = np.concatenate([np.geomspace(0.05, 3.0, 30), np.linspace(0.85, 1.15, 13), [1.0]])
+ratios = np.concatenate([np.geomspace(0.05, 3.0, 30), np.linspace(0.85, 1.15, 13), [0.5, 1.0, 2.0]])
 n_features = np.unique(np.round(ratios * n / 2).astype(int))
 V = rff.sample_frequencies(split.X_train.shape[1], int(n_features.max()), rng=7)
 Phi = rff.fourier_features(split.X_train, V)
@@ -32,10 +32,13 @@ ratio = 2 * n_features / n
 # %%
 # Amplification with and without a penalty
 # -----------------------------------------
-# The minimum-norm coefficients are :math:`\sum_i (u_i^\top y/\sigma_i) w_i`:
-# each direction is multiplied by :math:`1/\sigma_i`. Ridge regression
+# With the singular value decomposition
+# :math:`\Phi = \sum_i \sigma_i u_i q_i^\top`, the minimum-norm coefficients
+# are :math:`\sum_i (u_i^\top y/\sigma_i)\, q_i`: the component of the labels
+# along each direction is multiplied by :math:`1/\sigma_i`. Ridge regression
 # multiplies it by :math:`\sigma_i/(\sigma_i^2+\lambda)` instead, which never
-# exceeds :math:`1/(2\sqrt\lambda)`.
+# exceeds :math:`1/(2\sqrt\lambda)`. The penalties are those of the
+# double-descent example.
 fig, (ax_s, ax_f) = plotting.new_figure(1, 2, width=9.6, height=3.8)
 ax_s.plot(ratio, sigma_min, "o-", ms=3)
 plotting.mark_vertical(ax_s, 1.0)
@@ -48,9 +51,9 @@ ax_s.set(
 )
 sigma = np.geomspace(1e-5, 10, 400)
 ax_f.plot(sigma, 1 / sigma, color="C0", label=r"minimum norm: $1/\sigma$")
-for lam, colour in ((1e-4, "C1"), (1e-2, "C2")):
+for lam, colour in ((1e-4, "C1"), (1.0, "C2")):
     ax_f.plot(sigma, sigma / (sigma**2 + lam), color=colour, label=rf"ridge $\lambda={lam:g}$")
-ax_f.axvline(sigma_min[np.argmin(sigma_min)], color="0.4", ls="--", lw=1)
+ax_f.axvline(sigma_min.min(), color="0.4", ls="--", lw=1, label=r"smallest $\sigma_{\min}$ on the left")
 ax_f.set(
     xscale="log",
     yscale="log",
@@ -61,29 +64,36 @@ ax_f.set(
 ax_f.legend(fontsize=8)
 
 # %%
-# The numbers
-# -----------
-k_min = int(np.argmin(sigma_min))
-at = {name: sigma_min[int(np.argmin(np.abs(ratio - r)))] for name, r in (("half", 0.5), ("one", 1.0), ("two", 2.0))}
-book.record("double_descent/sigma_min_threshold", at["one"], fmt="{:.1e}")
-book.record("double_descent/sigma_min_half", at["half"], fmt="{:.3f}")
-book.record("double_descent/sigma_min_two", at["two"], fmt="{:.3f}")
-book.record("double_descent/amplification_threshold", 1 / at["one"], fmt="{:,.0f}")
-book.claim(
-    "double_descent/sigma_min_at_threshold",
-    "the smallest singular value of the features is smallest where 2N/n lies within [0.95, 1.05]",
-    0.95 <= ratio[k_min] <= 1.05,
-    ratio[k_min],
-    fmt="{:.2f}",
-)
-drop = min(at["half"], at["two"]) / at["one"]
-book.claim(
-    "double_descent/sigma_min_drop",
-    "at the threshold the smallest singular value is over 100 times smaller than at 2N/n = 0.5 or 2",
-    drop > 100,
-    drop,
-    fmt="{:.0f}",
-)
+# The numbers, checked
+# --------------------
+# The condition number :math:`\kappa(\Phi) = \sigma_{\max}/\sigma_{\min}`
+# measures how much the solution of the square system can amplify relative
+# errors in the labels.
+at = {r: sigma_min[int(np.argmin(np.abs(ratio - r)))] for r in (0.5, 1.0, 2.0)}
+sigma_max = np.linalg.norm(Phi[:, :n], 2)  # largest singular value of the square model
+drop = min(at[0.5], at[2.0]) / at[1.0]
+with book.numbers():
+    book.record("double_descent/sigma_min_threshold", at[1.0], fmt="{:.1e}", label="sigma_min at 2N = n")
+    book.record("double_descent/sigma_min_half", at[0.5], fmt="{:.2f}", label="sigma_min at 2N/n = 0.5")
+    book.record("double_descent/sigma_min_two", at[2.0], fmt="{:.2f}", label="sigma_min at 2N/n = 2")
+    book.record("double_descent/amplification_threshold", 1 / at[1.0], fmt="{:,.0f}", label="1/sigma_min at 2N = n")
+    book.record("double_descent/sigma_max_threshold", sigma_max, fmt="{:.0f}", label="sigma_max at 2N = n")
+    book.record("double_descent/cond_threshold", sigma_max / at[1.0], fmt="{:.1e}", label="condition number at 2N = n")
+    book.record("double_descent/ridge_cap_small", 1 / (2 * np.sqrt(1e-4)), fmt="{:.0f}", label="1/(2 sqrt(1e-4))")
+    book.claim(
+        "double_descent/sigma_min_drop",
+        "at the threshold the smallest singular value is over 50 times smaller than at 2N/n = 0.5 or 2",
+        value=drop,
+        at_least=50,
+        fmt="{:.0f}",
+    )
+    book.check(
+        "double_descent/sigma_min_at_threshold",
+        "the smallest singular value of the features is smallest where 2N/n lies within [0.95, 1.05]",
+        value=ratio[int(np.argmin(sigma_min))],
+        between=(0.95, 1.05),
+        fmt="{:.2f}",
+    )
 
 # %%
 # Takeaways
@@ -94,3 +104,4 @@ book.claim(
 #   than unknowns, above it more unknowns than equations.
 # - A ridge penalty bounds the amplification at :math:`1/(2\sqrt\lambda)`,
 #   whatever the spectrum.
+plotting.show()

@@ -34,13 +34,6 @@ with torch.no_grad():
         )
         for L in range(11)
     )
-book.claim(
-    "expressivity/sawtooth_matches_closed_form",
-    "the network equals the closed form f_L on 4,001 points for L = 0..10 (max difference 0)",
-    max_diff == 0.0,
-    max_diff,
-    fmt="{:.1g}",
-)
 
 show = (1, 2, 3, 4, 6)
 fig, axes = plotting.new_figure(1, len(show), width=11.0, height=2.8, sharey=True)
@@ -82,38 +75,68 @@ ax.set(
 ax.legend()
 
 # %%
-# The claims
-# ----------
-doubles = bool(np.all(exact == 2**depths))
-book.claim(
-    "expressivity/sawtooth_doubles",
-    "the exact counter finds 2^L pieces for every depth L = 0..20",
-    doubles,
-    int(exact[-1]),
-    fmt="{:,}",
-)
-book.record("expressivity/sawtooth_pieces_depth20", int(exact[-1]), fmt="{:,}")
+# The numbers, checked
+# --------------------
+# A grid of :math:`n` points has cells of width :math:`4/(n-1)`; it can only
+# resolve pieces at least about two cells wide, :math:`4/2^L \gtrsim 8/(n-1)`,
+# i.e. up to depth :math:`\log_2((n-1)/2)`.
 first_miss = {n: int(depths[np.argmax(counts < exact)]) for n, counts in grids.items()}
-book.record("expressivity/grid_1001_first_miss", first_miss[1_001], fmt="{:d}")
-book.record("expressivity/grid_100001_first_miss", first_miss[100_001], fmt="{:d}")
-book.record("expressivity/grid_100001_at_20", int(grids[100_001][-1]), fmt="{:,}")
-book.claim(
-    "expressivity/fine_grid_undercounts",
-    "a 100,001-point grid is exact below its first miss and undercounts at every depth from there to 20",
-    bool(
-        np.all(grids[100_001][: first_miss[100_001]] == exact[: first_miss[100_001]])
-        and np.all(grids[100_001][first_miss[100_001] :] < exact[first_miss[100_001] :])
-    ),
-    first_miss[100_001],
-    fmt="{:d}",
-)
-book.claim(
-    "expressivity/grid_undercounts",
-    "a 1,001-point grid counts correctly up to depth 8 and undercounts from depth 9 on",
-    bool(np.all(grids[1_001][:9] == exact[:9]) and np.all(grids[1_001][9:] < exact[9:])),
-    first_miss[1_001],
-    fmt="{:d}",
-)
+undercounts = {n: bool(np.all(counts[first_miss[n] :] < exact[first_miss[n] :])) for n, counts in grids.items()}
+with book.numbers():
+    book.record("expressivity/sawtooth_pieces_depth20", int(exact[-1]), fmt="{:,}", label="exact pieces at depth 20")
+    book.record(
+        "expressivity/grid_1001_first_miss",
+        first_miss[1_001],
+        fmt="{:d}",
+        label="first depth a 1,001-point grid miscounts",
+    )
+    book.record(
+        "expressivity/grid_100001_first_miss",
+        first_miss[100_001],
+        fmt="{:d}",
+        label="first depth a 100,001-point grid miscounts",
+    )
+    book.record(
+        "expressivity/grid_100001_at_20",
+        int(grids[100_001][-1]),
+        fmt="{:,}",
+        label="pieces the 100,001-point grid reports at depth 20",
+    )
+    book.claim(
+        "expressivity/grid_undercounts",
+        "a 1,001-point grid is exact up to depth 8 and undercounts from depth 9 on, at every depth to 20",
+        value=first_miss[1_001] if undercounts[1_001] else -1,
+        between=(9, 9),
+        fmt="{:d}",
+    )
+    book.claim(
+        "expressivity/fine_grid_undercounts",
+        "a 100,001-point grid is exact up to depth 15 and undercounts from depth 16 on, at every depth to 20",
+        value=first_miss[100_001] if undercounts[100_001] else -1,
+        between=(16, 16),
+        fmt="{:d}",
+    )
+    book.claim(
+        "expressivity/aliased_grid",
+        "at depth 20 the 100,001-point grid reports fewer than a tenth of the 2^20 pieces",
+        value=grids[100_001][-1] / 2**20,
+        at_most=0.1,
+        fmt="{:.3f}",
+    )
+    book.check(
+        "expressivity/sawtooth_matches_closed_form",
+        "the network equals the closed form f_L on 4,001 points for L = 0..10 (largest difference)",
+        value=max_diff,
+        at_most=0.0,
+        fmt="{:.1g}",
+    )
+    book.check(
+        "expressivity/sawtooth_doubles",
+        "the exact counter finds 2^L pieces for every depth L = 0..20 (largest |count - 2^L|)",
+        value=int(np.abs(exact - 2**depths).max()),
+        at_most=0,
+        fmt="{:d}",
+    )
 
 # %%
 # Takeaways
@@ -123,3 +146,4 @@ book.claim(
 #   as many (each unit adds at most one kink).
 # - Counting pieces by sampling fails exactly where the phenomenon is
 #   interesting; the exact count follows the breakpoints through the layers.
+plotting.show()

@@ -6,7 +6,7 @@ We write :math:`f(x) = \\exp(e^x + e^{2x}) + \\sin(e^x + e^{2x})` as a chain of
 elementary operations, one intermediate variable per operation, and
 differentiate it the way backpropagation does: one forward pass that stores
 every intermediate value, then one backward sweep that computes each
-variable's *adjoint* :math:`\\bar v = \\partial f / \\partial v` from the
+variable's *adjoint* :math:`\\bar t = \\partial f / \\partial t` from the
 adjoints of the variables that use it. The result is compared with the
 derivative written out by hand and with PyTorch's autograd; then the same is
 done for :math:`f(x) = \\sqrt{x^2 + e^{x^2}} + \\cos(x^2 + e^{x^2})`.
@@ -17,11 +17,12 @@ done for :math:`f(x) = \\sqrt{x^2 + e^{x^2}} + \\cos(x^2 + e^{x^2})`.
 # %%
 # The computational graph
 # -----------------------
-# With :math:`a = e^x` we have :math:`e^{2x} = a^2`, so the function needs six
-# operations: :math:`a = e^x`, :math:`b = a^2`, :math:`c = a + b`,
-# :math:`d = e^c`, :math:`e = \sin c`, :math:`f = d + e`. The second function
-# has the same shape: :math:`a = x^2`, :math:`b = e^a`, :math:`c = a + b`,
-# :math:`d = \sqrt c`, :math:`e = \cos c`, :math:`f = d + e`.
+# With :math:`t_1 = e^x` we have :math:`e^{2x} = t_1^2`, so the function needs
+# six operations: :math:`t_1 = e^x`, :math:`t_2 = t_1^2`,
+# :math:`t_3 = t_1 + t_2`, :math:`t_4 = \exp(t_3)`, :math:`t_5 = \sin t_3`,
+# :math:`f = t_4 + t_5`. The second function has the same shape:
+# :math:`t_1 = x^2`, :math:`t_2 = \exp(t_1)`, :math:`t_3 = t_1 + t_2`,
+# :math:`t_4 = \sqrt{t_3}`, :math:`t_5 = \cos t_3`, :math:`f = t_4 + t_5`.
 import numpy as np
 
 from nnbook import book, compgraph, plotting
@@ -36,8 +37,8 @@ for graph in graphs.values():
 # ------------------
 # Visit the variables from the output back to the input. A variable's adjoint
 # is the sum, over the variables that use it, of their adjoint times the local
-# derivative. :math:`a` is used twice in the first graph (by :math:`b` and by
-# :math:`c`), so two terms meet there.
+# derivative. :math:`t_1` is used twice in the first graph (by :math:`t_2` and
+# by :math:`t_3`), so two terms meet there.
 for name, graph in graphs.items():
     print(f"{name}:")
     for line in compgraph.backward_equations(graph):
@@ -134,33 +135,36 @@ book.save_table(
 # The numbers, checked
 # --------------------
 # The worst relative disagreement over the points, between the sweep and the
-# other two. At :math:`x = 0` the second derivative is exactly zero, and all
-# three return exactly zero.
+# other two. At :math:`x = 0` the derivative of the second function is exactly
+# zero (the factor :math:`2x`), and all three return exactly zero.
 sweep = compgraph.reverse_sweep(graphs["exp_sin"], np.array(x0))
-book.record("gradients/reverse_forward_ops", sweep.forward_ops, fmt="{:d}")
-book.record("gradients/reverse_backward_ops", sweep.backward_ops, fmt="{:d}")
-book.record("gradients/exp_sin_derivative_at_half", float(sweep.derivative), fmt="{:.6g}")
-book.claim(
-    "gradients/exp_sin_three_agree",
-    "for exp(exp(x) + exp(2x)) + sin(exp(x) + exp(2x)), reverse sweep, closed form and autograd agree to 1e-13",
-    worst["exp_sin"] < 1e-13,
-    worst["exp_sin"],
-    fmt="{:.1g}",
-)
-book.claim(
-    "gradients/sqrt_cos_three_agree",
-    "for sqrt(x^2 + exp(x^2)) + cos(x^2 + exp(x^2)), reverse sweep, closed form and autograd agree to 1e-13",
-    worst["sqrt_cos"] < 1e-13,
-    worst["sqrt_cos"],
-    fmt="{:.1g}",
-)
+with book.numbers():
+    book.record("gradients/reverse_x0", x0, fmt="{:.1f}", label="point of the figure")
+    book.record("gradients/reverse_forward_ops", sweep.forward_ops, fmt="{:d}", label="forward operations")
+    book.record("gradients/reverse_backward_ops", sweep.backward_ops, fmt="{:d}", label="backward multiply-adds")
+    book.record("gradients/exp_sin_derivative_at_half", float(sweep.derivative), fmt="{:.6g}", label="f'(0.5)")
+    book.claim(
+        "gradients/exp_sin_three_agree",
+        "for exp(exp(x) + exp(2x)) + sin(exp(x) + exp(2x)), reverse sweep, closed form and autograd agree to 1e-13",
+        value=worst["exp_sin"],
+        at_most=1e-13,
+        fmt="{:.1g}",
+    )
+    book.claim(
+        "gradients/sqrt_cos_three_agree",
+        "for sqrt(x^2 + exp(x^2)) + cos(x^2 + exp(x^2)), reverse sweep, closed form and autograd agree to 1e-13",
+        value=worst["sqrt_cos"],
+        at_most=1e-13,
+        fmt="{:.1g}",
+    )
 
 # %%
 # Takeaways
 # ---------
 # - Reverse mode needs the values of the forward pass, then one sweep that
-#   touches every edge of the graph once: a shared intermediate (:math:`a`, or
-#   :math:`c`) sums the contributions of its users.
+#   touches every edge of the graph once: a shared intermediate
+#   (:math:`t_1`, or :math:`t_3`) sums the contributions of its users.
 # - The sweep never forms the derivative as a formula; it evaluates the
 #   chain rule numerically, in the order that reuses every partial product.
 # - Hand sweep, closed form and autograd agree to round-off.
+plotting.show()

@@ -2,13 +2,13 @@
 What does the Jacobian of softmax look like?
 ============================================
 
-Softmax turns a vector of logits :math:`z` into probabilities
-:math:`y_i = e^{z_i} / \\sum_j e^{z_j}`. Its Jacobian, derived by hand, is
-:math:`\\partial y_i / \\partial z_j = y_i(\\delta_{ij} - y_j)`, that is
-:math:`J = \\operatorname{diag}(y) - y y^\\top`. We draw it for one input,
-check it against PyTorch on a whole batch, and check the famous shortcut for
-cross-entropy on top of softmax: the gradient with respect to the logits is
-:math:`\\hat y - y`.
+Softmax turns a vector of logits :math:`z` into predicted probabilities
+:math:`\\hat y_i = e^{z_i} / \\sum_j e^{z_j}`. Its Jacobian, derived by hand,
+is :math:`\\partial \\hat y_i / \\partial z_j = \\hat y_i(\\delta_{ij} - \\hat y_j)`,
+that is :math:`J = \\operatorname{diag}(\\hat y) - \\hat y \\hat y^\\top`. We
+draw it for one input, check it against PyTorch on a whole batch, and check
+the famous shortcut for cross-entropy on top of softmax: with a target
+:math:`y`, the gradient with respect to the logits is :math:`\\hat y - y`.
 """
 
 # sphinx_gallery_dummy_images = 1
@@ -33,16 +33,17 @@ J_torch = torch.autograd.functional.jacobian(lambda v: torch.softmax(v, -1), tor
 # The picture
 # -----------
 # Left: the probabilities. Right: the Jacobian. The diagonal
-# :math:`y_i(1-y_i)` is positive (raising a logit raises its own probability);
-# every off-diagonal entry :math:`-y_iy_j` is negative (and takes probability
-# from the others). The biggest effects involve the most probable classes.
+# :math:`\hat y_i(1-\hat y_i)` is positive (raising a logit raises its own
+# probability); every off-diagonal entry :math:`-\hat y_i\hat y_j` is negative
+# (and takes probability from the others). The biggest effects involve the
+# most probable classes.
 fig, (ax_p, ax_j) = plotting.new_figure(1, 2, width=9.6, height=4.2, gridspec_kw={"width_ratios": [1, 1.25]})
 classes = [str(k) for k in range(10)]
 ax_p.bar(classes, y_hat, color="C0")
-ax_p.set(xlabel="class i", ylabel=r"$y_i = \mathrm{softmax}(z)_i$", title="Probabilities for one input")
+ax_p.set(xlabel="class i", ylabel=r"$\hat y_i = \mathrm{softmax}(z)_i$", title="Probabilities for one input")
 image = plotting.heatmap(ax_j, J, labels=classes)
-fig.colorbar(image, ax=ax_j, label=r"$\partial y_i / \partial z_j$")
-ax_j.set(xlabel="logit j", ylabel="probability i", title=r"Jacobian $J = \mathrm{diag}(y) - yy^\top$")
+fig.colorbar(image, ax=ax_j, label=r"$\partial \hat y_i / \partial z_j$")
+ax_j.set(xlabel="logit j", ylabel="probability i", title=r"Jacobian $J = \mathrm{diag}(\hat y) - \hat y\hat y^\top$")
 
 # %%
 # A whole batch against autograd
@@ -62,7 +63,7 @@ err_single = np.abs(J - J_torch).max()
 # %%
 # Cross-entropy on softmax
 # ------------------------
-# For a one-hot label :math:`y`, the loss :math:`-\sum_k y_k \log \hat y_k`
+# For a one-hot target :math:`y`, the loss :math:`-\sum_k y_k \log \hat y_k`
 # has gradient :math:`J^\top(-y/\hat y) = \hat y - y` with respect to the
 # logits. We check the shortcut against autograd and against the chain rule
 # through the Jacobian.
@@ -82,72 +83,84 @@ err_chain = np.abs(chain - grad_ce).max()
 # overflows: the textbook formula returns ``nan``; the shifted one does not.
 # (The two results differ by round-off only: adding 1000 to a logit rounds
 # it to a multiple of about :math:`10^{-13}`.)
+shift = 1000
 with np.errstate(over="ignore", invalid="ignore"):
-    naive = np.exp(z + 1000) / np.exp(z + 1000).sum()
-err_shift = np.abs(gradients.softmax(z + 1000) - y_hat).max()
+    naive = np.exp(z + shift) / np.exp(z + shift).sum()
+err_shift = np.abs(gradients.softmax(z + shift) - y_hat).max()
 
 # %%
 # The numbers, checked
 # --------------------
-book.record("gradients/softmax_max_prob", y_hat.max(), fmt="{:.2f}")
-book.record("gradients/softmax_jac_max_diag", J.diagonal().max(), fmt="{:.3f}")
-book.record("gradients/softmax_batch", Z.shape[0], fmt="{:d}")
-book.record("gradients/softmax_naive_nans", int(np.isnan(naive).sum()), fmt="{:d}")
-book.claim(
-    "gradients/softmax_jac_vs_functional",
-    "the softmax Jacobian formula equals torch.autograd.functional.jacobian to within 1e-15",
-    err_single < 1e-15,
-    err_single,
-    fmt="{:.0e}",
-)
-book.claim(
-    "gradients/softmax_jac_vs_autograd_batch",
-    "on a batch of 2000 inputs the batched Jacobian equals autograd's to within 1e-14",
-    err_batch < 1e-14,
-    err_batch,
-    fmt="{:.0e}",
-)
-book.claim(
-    "gradients/softmax_jac_rows_sum_to_zero",
-    "every row of every Jacobian sums to zero to within 1e-14",
-    np.abs(J_batch.sum(axis=-1)).max() < 1e-14,
-    np.abs(J_batch.sum(axis=-1)).max(),
-    fmt="{:.0e}",
-)
-book.claim(
-    "gradients/softmax_jac_symmetric",
-    "every Jacobian in the batch is exactly symmetric",
-    bool(np.array_equal(J_batch, np.swapaxes(J_batch, 1, 2))),
-    0,
-)
-book.claim(
-    "gradients/ce_grad_vs_autograd",
-    "the cross-entropy gradient softmax(z) - y equals autograd's to within 1e-14",
-    err_ce < 1e-14,
-    err_ce,
-    fmt="{:.0e}",
-)
-book.claim(
-    "gradients/ce_grad_vs_chain_rule",
-    "softmax(z) - y equals the chain rule through the Jacobian to within 1e-14",
-    err_chain < 1e-14,
-    err_chain,
-    fmt="{:.0e}",
-)
-book.claim(
-    "gradients/softmax_shift_invariant",
-    "softmax(z + 1000) equals softmax(z) to within 1e-12 while the unshifted formula gives nan",
-    err_shift < 1e-12 and bool(np.isnan(naive).all()),
-    err_shift,
-    fmt="{:.0e}",
-)
+row_sums = np.abs(J_batch.sum(axis=-1)).max()
+with book.numbers():
+    book.record("gradients/softmax_max_prob", y_hat.max(), fmt="{:.2f}", label="largest probability")
+    book.record("gradients/softmax_jac_max_diag", J.diagonal().max(), fmt="{:.3f}", label="largest diagonal entry")
+    book.record("gradients/softmax_batch", Z.shape[0], fmt="{:d}", label="inputs in the batch")
+    book.record("gradients/softmax_shift", shift, fmt="{:d}", label="shift of the logits")
+    book.claim(
+        "gradients/softmax_jac_vs_functional",
+        "the softmax Jacobian formula equals torch.autograd.functional.jacobian to within 1e-15",
+        value=err_single,
+        at_most=1e-15,
+        fmt="{:.0e}",
+    )
+    book.claim(
+        "gradients/softmax_jac_vs_autograd_batch",
+        "on a batch of 2000 inputs the batched Jacobian equals autograd's to within 1e-14",
+        value=err_batch,
+        at_most=1e-14,
+        fmt="{:.0e}",
+    )
+    book.claim(
+        "gradients/ce_grad_vs_autograd",
+        "the cross-entropy gradient softmax(z) - y equals autograd's to within 1e-14",
+        value=err_ce,
+        at_most=1e-14,
+        fmt="{:.0e}",
+    )
+    book.claim(
+        "gradients/ce_grad_vs_chain_rule",
+        "softmax(z) - y equals the chain rule through the Jacobian to within 1e-14",
+        value=err_chain,
+        at_most=1e-14,
+        fmt="{:.0e}",
+    )
+    book.check(
+        "gradients/softmax_jac_rows_sum_to_zero",
+        "every row of every Jacobian sums to zero to within 1e-14 (J 1 = 0 is an identity)",
+        value=row_sums,
+        at_most=1e-14,
+        fmt="{:.0e}",
+    )
+    book.check(
+        "gradients/softmax_jac_asymmetry",
+        "every Jacobian in the batch is exactly symmetric (the formula multiplies the same two numbers)",
+        value=np.abs(J_batch - np.swapaxes(J_batch, 1, 2)).max(),
+        at_most=0,
+        fmt="{:g}",
+    )
+    book.check(
+        "gradients/softmax_shift_invariant",
+        "softmax(z + 1000) equals softmax(z) to within 1e-12 (the shifted form subtracts the largest logit)",
+        value=err_shift,
+        at_most=1e-12,
+        fmt="{:.0e}",
+    )
+    book.check(
+        "gradients/softmax_naive_nans",
+        "the unshifted formula returns nan for every one of the ten outputs (IEEE: inf / inf)",
+        value=int(np.isnan(naive).sum()),
+        between=(10, 10),
+        fmt="{:d}",
+    )
 
 # %%
 # Takeaways
 # ---------
-# - :math:`J = \operatorname{diag}(y) - yy^\top` is symmetric, its rows sum to
-#   zero (adding a constant to all logits changes nothing), and it is the
-#   covariance matrix of a one-hot sample from :math:`y`.
+# - :math:`J = \operatorname{diag}(\hat y) - \hat y\hat y^\top` is symmetric,
+#   its rows sum to zero (adding a constant to all logits changes nothing),
+#   and it is the covariance matrix of a one-hot sample from :math:`\hat y`.
 # - Composed with cross-entropy, all of it collapses to :math:`\hat y - y`:
 #   the error of the prediction is the gradient.
 # - Subtracting the largest logit first costs nothing and removes overflow.
+plotting.show()

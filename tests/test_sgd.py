@@ -1,0 +1,239 @@
+"""Tests of nnbook.sgd: gradient descent on least squares against lstsq and the eigenvalue bound, the logistic unit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nnbook import sgd
+from nnbook.training import TrainConfig, train
+
+_X = np.random.default_rng(0).standard_normal((12, 3))
+_Y = np.random.default_rng(1).standard_normal(12)
+_Xl, _yl = sgd.two_gaussians(6, rng=0)
+
+VALID_CALLS = {
+    "least_squares_gd": lambda: {"X": _X, "y": _Y, "lr": 0.1, "n_steps": 5},
+    "hessian_eigenvalues": lambda: {"X": _X},
+    "max_stable_lr": lambda: {"X": _X},
+    "gd_contraction": lambda: {"X": _X, "lr": 0.1},
+    "gd_closed_form": lambda: {"X": _X, "y": _Y, "lr": 0.1, "n_steps": 5},
+    "null_space_norm": lambda: {"X": _X[:2], "v": np.ones(3)},
+    "regression_problem": lambda: {"n": 20, "p": 3, "condition": 10.0, "rng": 0},
+    "logistic_sgd": lambda: {"X": _Xl, "y": _yl, "lr": 0.1, "n_epochs": 2, "batch_size": 3, "rng": 0},
+}
+
+
+def lstsq(X, y):
+    return np.linalg.lstsq(X, y, rcond=None)[0]
+
+
+def test_gd_converges_to_lstsq():
+    X, y = sgd.regression_problem(100, 5, condition=5.0, noise=0.3, rng=2)
+    run = sgd.least_squares_gd(X, y, lr=sgd.max_stable_lr(X) / 2, n_steps=400)
+    np.testing.assert_allclose(run.w, lstsq(X, y), rtol=1e-10, atol=1e-12)
+    assert run.loss.shape == (401,) and run.w.shape == (5,)
+
+
+def test_loss_is_evaluated_before_each_step_and_after_the_last():
+    w0 = np.array([0.5, -1.0, 2.0])
+    run = sgd.least_squares_gd(_X, _Y, lr=0.05, n_steps=3, w0=w0)
+    w, expected = w0.copy(), []
+    for t in range(4):
+        r = _X @ w - _Y
+        expected.append(r @ r / (2 * len(_Y)))
+        if t < 3:
+            w = w - 0.05 * _X.T @ r / len(_Y)
+    np.testing.assert_allclose(run.loss, expected, rtol=1e-14)
+    np.testing.assert_allclose(run.w, w, rtol=1e-14)
+
+
+def test_w0_defaults_to_zero_and_is_not_modified():
+    w0 = np.ones(3)
+    a = sgd.least_squares_gd(_X, _Y, lr=0.1, n_steps=4, w0=w0)
+    assert np.array_equal(w0, np.ones(3))
+    b = sgd.least_squares_gd(_X, _Y, lr=0.1, n_steps=4)
+    c = sgd.least_squares_gd(_X, _Y, lr=0.1, n_steps=4, w0=np.zeros(3))
+    assert not np.allclose(a.w, b.w)
+    np.testing.assert_array_equal(b.w, c.w)
+    assert sgd.least_squares_gd(_X, _Y, lr=0.1, n_steps=0).loss[0] == pytest.approx(_Y @ _Y / 24, rel=1e-14)
+
+
+def test_max_stable_lr_is_two_over_the_top_eigenvalue():
+    X = np.random.default_rng(3).standard_normal((30, 4)) * [1.0, 2.0, 3.0, 4.0]
+    top = np.linalg.eigvalsh(X.T @ X / 30)[-1]
+    assert sgd.max_stable_lr(X) == pytest.approx(2 / top, rel=1e-12)
+    wide = np.random.default_rng(4).standard_normal((5, 40))  # p > n uses the n x n Gram matrix
+    assert sgd.max_stable_lr(wide) == pytest.approx(2 / np.linalg.eigvalsh(wide.T @ wide / 5)[-1], rel=1e-10)
+
+
+@pytest.mark.parametrize(("fraction", "converges"), [(0.98, True), (1.02, False)])
+def test_the_bound_separates_convergence_from_divergence(fraction, converges):
+    X, y = sgd.regression_problem(50, 4, condition=3.0, noise=0.1, rng=5)
+    run = sgd.least_squares_gd(X, y, lr=fraction * sgd.max_stable_lr(X), n_steps=2000)
+    excess = run.loss - np.sum((X @ lstsq(X, y) - y) ** 2) / 100
+    assert (excess[-1] < 1e-8 * excess[0]) == converges
+    if not converges:
+        assert excess[-1] > 1e3 * excess[0]
+
+
+def test_overflow_raises_a_named_error():
+    with pytest.raises(ValueError, match="lr"):
+        sgd.least_squares_gd(_X, _Y, lr=1e150, n_steps=50)
+
+
+def test_hessian_eigenvalues_match_eigvalsh():
+    np.testing.assert_allclose(sgd.hessian_eigenvalues(_X), np.linalg.eigvalsh(_X.T @ _X / 12), rtol=1e-12)
+    wide = sgd.hessian_eigenvalues(_X.T)  # 3 x 12: nine zero eigenvalues
+    assert wide.shape == (12,) and np.allclose(wide[:9], 0) and np.all(np.diff(wide) >= 0)
+
+
+def test_contraction_predicts_the_measured_rate():
+    X, y = sgd.regression_problem(80, 6, condition=20.0, noise=0.2, rng=6)
+    lr = sgd.max_stable_lr(X) / 2
+    rho = sgd.gd_contraction(X, lr)
+    assert rho == pytest.approx(1 - 1 / 20, rel=1e-10)
+    excess = sgd.least_squares_gd(X, y, lr, 300).loss - np.sum((X @ lstsq(X, y) - y) ** 2) / 160
+    assert (excess[300] / excess[200]) ** (1 / 100) == pytest.approx(rho**2, rel=1e-4)
+    lam = sgd.hessian_eigenvalues(X)
+    best = 2 / (lam[0] + lam[-1])
+    assert sgd.gd_contraction(X, best) == pytest.approx((20 - 1) / (20 + 1), rel=1e-10)
+
+
+@pytest.mark.parametrize("shape", [(30, 5), (6, 20)])
+def test_closed_form_equals_the_iteration(shape):
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal(shape), rng.standard_normal(shape[0])
+    lr = 0.7 * sgd.max_stable_lr(X)
+    steps = np.array([0, 1, 5, 40])
+    closed = sgd.gd_closed_form(X, y, lr, steps)
+    for j, t in enumerate(steps):
+        np.testing.assert_allclose(closed[:, j], sgd.least_squares_gd(X, y, lr, int(t)).w, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(sgd.gd_closed_form(X, y, lr, 40), closed[:, -1], rtol=1e-14)
+
+
+def test_closed_form_tends_to_the_minimum_norm_solution():
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((6, 20)), rng.standard_normal(6)
+    w = sgd.gd_closed_form(X, y, 0.5 * sgd.max_stable_lr(X), 10**9)
+    np.testing.assert_allclose(w, np.linalg.pinv(X) @ y, rtol=1e-8, atol=1e-10)
+
+
+def test_closed_form_rejects_unstable_steps():
+    with pytest.raises(ValueError, match="lr"):
+        sgd.gd_closed_form(_X, _Y, 1.01 * sgd.max_stable_lr(_X), 3)
+
+
+def test_null_space_norm_is_the_part_outside_the_row_span():
+    rng = np.random.default_rng(9)
+    X, v = rng.standard_normal((4, 10)), rng.standard_normal(10)
+    projected = np.linalg.pinv(X) @ (X @ v)
+    assert sgd.null_space_norm(X, v) == pytest.approx(np.linalg.norm(v - projected), rel=1e-10)
+    assert sgd.null_space_norm(X, X.T @ rng.standard_normal(4)) < 1e-12
+    assert sgd.null_space_norm(np.zeros((2, 3)), np.ones(3)) == pytest.approx(np.sqrt(3))
+
+
+def test_gradient_descent_never_changes_the_null_space_component():
+    rng = np.random.default_rng(10)
+    X, y, w0 = rng.standard_normal((5, 12)), rng.standard_normal(5), rng.standard_normal(12)
+    w = sgd.least_squares_gd(X, y, 0.5 * sgd.max_stable_lr(X), 200, w0=w0).w
+    assert sgd.null_space_norm(X, w) == pytest.approx(sgd.null_space_norm(X, w0), rel=1e-10)
+
+
+def test_regression_problem_has_the_requested_spectrum_and_is_seeded():
+    X, y = sgd.regression_problem(40, 4, condition=7.0, rng=11)
+    np.testing.assert_allclose(sgd.hessian_eigenvalues(X), [1.0, 3.0, 5.0, 7.0], rtol=1e-12)
+    X2, y2 = sgd.regression_problem(40, 4, condition=7.0, rng=11)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+
+
+def test_two_gaussians_layout_and_seed():
+    X, y = sgd.two_gaussians(25, rng=3)
+    assert X.shape == (50, 3) and np.all(X[:, 0] == 1) and set(y.tolist()) == {0.0, 1.0} and y.sum() == 25
+    np.testing.assert_array_equal(X, sgd.two_gaussians(25, rng=3)[0])
+    assert not np.array_equal(X, sgd.two_gaussians(25, rng=4)[0])
+
+
+def mean_cross_entropy(w, X, y):
+    p = 1 / (1 + np.exp(-X @ w))
+    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def test_full_batch_logistic_by_hand():
+    w0 = np.array([0.1, -0.2, 0.3])
+    run = sgd.logistic_sgd(_Xl, _yl, lr=0.5, n_epochs=3, w0=w0)
+    w = w0.copy()
+    for _ in range(3):
+        w = w - 0.5 * _Xl.T @ (1 / (1 + np.exp(-_Xl @ w)) - _yl) / len(_yl)
+    np.testing.assert_allclose(run.w, w, rtol=1e-14)
+    for k in range(4):
+        assert run.loss[k] == pytest.approx(mean_cross_entropy(run.weights[k], _Xl, _yl), rel=1e-12)
+    assert run.examples.tolist() == [0, 12, 24, 36] and run.batch_size == 12
+
+
+def test_the_update_is_the_gradient_of_the_mean_cross_entropy():
+    w0 = np.array([0.3, 0.1, -0.4])
+    step = sgd.logistic_sgd(_Xl, _yl, lr=1.0, n_epochs=1, w0=w0).weights[1] - w0  # = -gradient
+    eps = 1e-6
+    numerical = [
+        (mean_cross_entropy(w0 + eps * e, _Xl, _yl) - mean_cross_entropy(w0 - eps * e, _Xl, _yl)) / (2 * eps)
+        for e in np.eye(3)
+    ]
+    np.testing.assert_allclose(-step, numerical, rtol=1e-7, atol=1e-10)
+
+
+def test_mini_batches_visit_every_example_once_per_epoch():
+    run = sgd.logistic_sgd(_Xl, _yl, lr=0.1, n_epochs=2, batch_size=5, rng=0)  # 12 = 5 + 5 + 2
+    assert run.weights.shape == (7, 3)
+    assert run.examples.tolist() == [0, 5, 10, 12, 17, 22, 24]
+
+
+def test_single_sample_update_by_hand():
+    run = sgd.logistic_sgd(_Xl, _yl, lr=0.3, n_epochs=1, batch_size=1, rng=5)
+    order = np.random.default_rng(5).permutation(len(_yl))
+    x, t = _Xl[order[0]], _yl[order[0]]
+    p = 1 / (1 + np.exp(-x @ np.zeros(3)))
+    np.testing.assert_allclose(run.weights[1], -0.3 * (p - t) * x, rtol=1e-14)
+
+
+def test_logistic_sgd_same_seed_same_result():
+    a = sgd.logistic_sgd(_Xl, _yl, lr=0.2, n_epochs=3, batch_size=2, rng=7)
+    b = sgd.logistic_sgd(_Xl, _yl, lr=0.2, n_epochs=3, batch_size=2, rng=7)
+    c = sgd.logistic_sgd(_Xl, _yl, lr=0.2, n_epochs=3, batch_size=2, rng=8)
+    np.testing.assert_array_equal(a.weights, b.weights)
+    assert not np.array_equal(a.weights, c.weights)
+
+
+def test_logistic_unit_by_autograd_gives_the_same_weights():
+    unit = torch.nn.Linear(3, 1, bias=False, dtype=torch.float64)
+    torch.nn.init.zeros_(unit.weight)
+    config = TrainConfig(lr=0.4, epochs=5, batch_size=None, loss="binary_cross_entropy", device="cpu")
+    train(unit, config, (_Xl, _yl))
+    run = sgd.logistic_sgd(_Xl, _yl, lr=0.4, n_epochs=5)
+    np.testing.assert_allclose(unit.weight.detach().numpy()[0], run.w, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "name"),
+    [
+        (lambda: sgd.least_squares_gd(_X, _Y, lr=0.0, n_steps=3), ValueError, "lr"),
+        (lambda: sgd.least_squares_gd(_X, _Y, lr=float("nan"), n_steps=3), ValueError, "lr"),
+        (lambda: sgd.least_squares_gd(_X, _Y, lr=-0.1, n_steps=3), ValueError, "lr"),
+        (lambda: sgd.least_squares_gd(_X, _Y, lr=0.1, n_steps=-1), ValueError, "n_steps"),
+        (lambda: sgd.least_squares_gd(_X, _Y, lr=0.1, n_steps=2.5), TypeError, "n_steps"),
+        (lambda: sgd.least_squares_gd(_X, _Y[:5], lr=0.1, n_steps=3), ValueError, "y"),
+        (lambda: sgd.least_squares_gd(_X, _Y, lr=0.1, n_steps=3, w0=np.ones(4)), ValueError, "w0"),
+        (lambda: sgd.least_squares_gd(_X, _Y, lr=0.1, n_steps=10**9), ValueError, "n_steps"),
+        (lambda: sgd.max_stable_lr(np.zeros((3, 2))), ValueError, "X"),
+        (lambda: sgd.gd_closed_form(_X, _Y, 0.1, [-1]), ValueError, "n_steps"),
+        (lambda: sgd.logistic_sgd(_Xl, _yl * 3, lr=0.1, n_epochs=1), ValueError, "y"),
+        (lambda: sgd.logistic_sgd(_Xl, _yl, lr=0.1, n_epochs=1, batch_size=13), ValueError, "batch_size"),
+        (lambda: sgd.regression_problem(5, 6, condition=2.0), ValueError, "p"),
+        (lambda: sgd.regression_problem(5, 2, condition=0.5), ValueError, "condition"),
+    ],
+)
+def test_bad_inputs_raise_named_errors(call, error, name):
+    with pytest.raises(error, match=name):
+        call()
