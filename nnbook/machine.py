@@ -219,7 +219,7 @@ def measure_roofs(
     """Copy bandwidth at each array size (256 KiB to 128 MiB by default) and the matmul peak, in about a second.
 
     Each size is measured by :func:`memory_bandwidth` (chunks of up to 4 MiB),
-    the peak by :func:`peak_matmul_rate` with ``4 * repeats`` products.
+    the peak by :func:`peak_matmul_rate` with ``10 * repeats`` products.
 
     Examples
     --------
@@ -232,9 +232,9 @@ def measure_roofs(
         raise ValueError(
             f"sizes must increase strictly from {FLOAT32_BYTES} to {MAX_ARRAY_BYTES} bytes, got {s.tolist()}"
         )
-    repeats = v.check_int(repeats, "repeats", min_value=1, max_value=MAX_REPEATS // 4)
+    repeats = v.check_int(repeats, "repeats", min_value=1, max_value=MAX_REPEATS // 10)
     threads = v.check_int(threads, "threads", min_value=1, max_value=MAX_THREADS)
     v.check_int(matmul_size, "matmul_size", min_value=1, max_value=MAX_MATRIX_SIZE)
     bandwidths = np.array([memory_bandwidth(int(n), repeats, threads) for n in s])
-    peak = peak_matmul_rate(matmul_size, 4 * repeats, threads)
+    peak = peak_matmul_rate(matmul_size, 10 * repeats, threads)
     return Roofs(s, bandwidths, float(bandwidths.max()), float(bandwidths[-1]), peak, threads)

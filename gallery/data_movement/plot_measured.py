@@ -77,14 +77,14 @@ under_dram = rate / machine.attainable(intensity, roofs.dram_bandwidth, roofs.pe
 # %%
 # The roofline of this machine
 # ----------------------------
-# Left: copy bandwidth against array size; the drop marks the end of the
-# caches. Right: each layer at its intensity and achieved rate, under the
+# Left: copy bandwidth against array size (linear vertical axis); the drop
+# marks the end of the caches. Right: each layer at its intensity and achieved rate, under the
 # arithmetic roof (horizontal) and two memory roofs, the fastest cache's and
 # main memory's. Both axes are logarithmic.
 colours = {"stem": "0.5", "expand": "C0", "depthwise": "C1", "project": "C2", "head": "0.2", "classifier": "C4"}
 fig, (left, right) = plotting.new_figure(1, 2, width=9.0, height=4.2, width_ratios=(1, 1.6))
 left.plot(roofs.sizes / 2**20, roofs.bandwidths / 1e9, "o-", color="0.3")
-left.set(xscale="log", yscale="log", xlabel="array size (MiB)", ylabel="copy bandwidth (GB/s)")
+left.set(xscale="log", xlabel="array size (MiB)", ylabel="copy bandwidth (GB/s)", ylim=(0, None))
 left.set_title("Copying an array, one thread")
 grid = np.geomspace(0.05, 200, 200)
 for bandwidth, text, style in ((roofs.cache_bandwidth, "cache", "--"), (roofs.dram_bandwidth, "main memory", ":")):
@@ -102,10 +102,10 @@ right.set(
     title="Layers of a 224×224 inference, one thread",
 )
 right.legend(fontsize=7, loc="lower right", ncols=2)
-for ax in (left, right):
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_formatter("{x:g}")
-        axis.set_minor_formatter("")
+right.set_yticks([0.5, 1, 2, 5, 10, 20, 50])
+for axis in (left.xaxis, right.xaxis, right.yaxis):
+    axis.set_major_formatter("{x:g}")
+    axis.set_minor_formatter("")
 
 # %%
 # Work versus time
@@ -212,7 +212,7 @@ with book.numbers():
         "no layer runs faster than the measured matrix-product peak, within timing noise "
         "(value: fastest layer over the peak)",
         value=rate.max() / roofs.peak_rate,
-        at_most=1.2,
+        at_most=1.25,
         fmt="{:.2f}",
     )
     book.claim(

@@ -32,11 +32,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import csv
-import inspect
 import io
 import math
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from numbers import Integral, Real
@@ -440,8 +440,10 @@ def _format(value: object, fmt: str) -> str:
 def _caller_script() -> str:
     """``<gallery folder>/<script>.py`` of the script that called this package."""
     package = Path(__file__).resolve().parents[1]
-    for frame_info in inspect.stack()[2:]:
-        path = Path(frame_info.filename)
+    frame = sys._getframe(2)  # walking frames is cheap; inspect.stack() reads every frame's source and is slow
+    while frame is not None:
+        path = Path(frame.f_code.co_filename)
         if path.suffix == ".py" and package not in path.resolve().parents and path.is_file():
             return f"{path.parent.name}/{path.name}"
+        frame = frame.f_back
     return ""
