@@ -14,7 +14,7 @@ Run with ``python -m benchmarks.bench_expressivity``. Cases:
   network against :func:`nnbook.sawtooth.pieces_vs_depth`, which follows the
   shared layers once;
 - five seeds of a small classifier trained one after the other against one
-  :class:`nnbook.depthwidth.SeedStack` per group of seeds (same results);
+  :class:`nnbook.seedstack.SeedStack` per group of seeds (same results);
 - the exact count at depth 20 (2**20 pieces), which the book needs in under a
   second.
 """

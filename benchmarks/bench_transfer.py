@@ -23,15 +23,15 @@ def main() -> None:
     config = training.TrainConfig(lr=0.1, epochs=6, batch_size=32, optimiser="adam", max_steps=60, seed=0)
 
     def naive() -> np.ndarray:
-        probe = transfer.new_head(pretrained, 2, freeze_features=True, seed=0)
+        probe = resnet.new_head(pretrained, 2, freeze_features=True, seed=0)
         training.train(probe, config, (X, y))
         return training.predict(probe, task.X_test)
 
     def fast() -> np.ndarray:
-        head = transfer.new_head(pretrained, 2, freeze_features=True, seed=0).head
-        features = transfer.extract_features(pretrained, X)
+        head = resnet.new_head(pretrained, 2, freeze_features=True, seed=0).head
+        features = resnet.extract_features(pretrained, X)
         training.train(head, config, (torch.from_numpy(features), y))
-        return training.predict(head, transfer.extract_features(pretrained, task.X_test))
+        return training.predict(head, resnet.extract_features(pretrained, task.X_test))
 
     np.testing.assert_allclose(naive(), fast(), rtol=1e-4, atol=1e-5)
     print("probe: 300 labels, 60 Adam steps of 32, prediction on the 597 test images")

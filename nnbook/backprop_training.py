@@ -114,9 +114,11 @@ def train_sgd(
     if test is not None:
         if not isinstance(test, tuple) or len(test) != 2:
             raise TypeError(f"test must be a pair (X_test, y_test), got {type(test).__name__}")
-        sets["test"] = (check_array(test[0], "test[0]", shape=(None, model.sizes[0])), test[1])
-    for pair in sets.values():
-        model.evaluate(*pair)  # checks the labels too, before any work is spent
+        X_test = check_array(test[0], "test[0]", shape=(None, model.sizes[0]))
+        sets["test"] = (X_test, check_array(test[1], "test[1]", shape=(X_test.shape[0],), dtype="integer"))
+    for arg, (_, labels) in zip(("y", "test[1]"), sets.values(), strict=False):
+        if labels.min() < 0 or labels.max() >= model.sizes[-1]:
+            raise ValueError(f"{arg} must hold labels in [0, {model.sizes[-1]}), got {labels.min()}..{labels.max()}")
     check_work(epochs * n * model.num_parameters, "epochs * n * parameters", MAX_WORK, "multiply-adds")
 
     model = model.copy()

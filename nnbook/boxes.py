@@ -34,16 +34,17 @@ from nnbook import _validation as v
 MAX_BOXES = 10**7  # boxes (1-D) or grid cells (2-D) a fit may have
 MAX_GRID_POINTS = 10**7  # evaluation points of sup_error
 MAX_RESULT_BITS = 10**6  # size of the integer box_units returns (n ** dim), in bits
+MAX_BOUND = 1e6  # half-width B of the interval or square [-B, B]^d
 
 
 def step(x: np.ndarray) -> np.ndarray:
-    """The Heaviside step unit ``H(x) = 1 if x >= 0 else 0`` (float)."""
-    return (v.check_array(x, "x", ndim=None, min_rows=0) >= 0).astype(float)
+    """The Heaviside step unit ``H(x) = 1 if x >= 0 else 0`` (float), for ``x`` of shape (m,)."""
+    return (v.check_array(x, "x", ndim=1) >= 0).astype(float)
 
 
 def relu(x: np.ndarray) -> np.ndarray:
-    """The rectified linear unit ``max(x, 0)``."""
-    return np.maximum(v.check_array(x, "x", ndim=None, min_rows=0), 0.0)
+    """The rectified linear unit ``max(x, 0)``, for ``x`` of shape (m,)."""
+    return np.maximum(v.check_array(x, "x", ndim=1), 0.0)
 
 
 def box(x: np.ndarray, height: float, width: float, start: float = 0.0, ramp: float = 0.0) -> np.ndarray:
@@ -56,7 +57,7 @@ def box(x: np.ndarray, height: float, width: float, start: float = 0.0, ramp: fl
 
     Parameters
     ----------
-    x : ndarray, any shape
+    x : ndarray, shape (m,)
     height, width : float
         ``width > 0``.
     start : float
@@ -65,7 +66,7 @@ def box(x: np.ndarray, height: float, width: float, start: float = 0.0, ramp: fl
 
     Returns
     -------
-    ndarray, same shape as ``x``
+    ndarray, shape (m,)
 
     Examples
     --------
@@ -74,7 +75,7 @@ def box(x: np.ndarray, height: float, width: float, start: float = 0.0, ramp: fl
     >>> np.round(box(np.array([0.0, 0.05, 0.5, 1.05]), 2.0, 1.0, ramp=0.1), 12).tolist()
     [0.0, 1.0, 2.0, 1.0]
     """
-    x = v.check_array(x, "x", ndim=None, min_rows=0)
+    x = v.check_array(x, "x", ndim=1)
     height = v.check_real(height, "height")
     width = v.check_real(width, "width", min_value=0, min_inclusive=False)
     start = v.check_real(start, "start")
@@ -153,7 +154,7 @@ class BoxSum:
 
 def _check_fit_args(f: Callable, bound: float, n: int, arg: str, power: int = 1) -> tuple[float, int]:
     v.check_callable(f, "f")
-    bound = v.check_real(bound, "bound", min_value=0, min_inclusive=False)
+    bound = v.check_real(bound, "bound", min_value=0, max_value=MAX_BOUND, min_inclusive=False)
     n = v.check_int(n, arg, min_value=1)
     v.check_work(n**power, arg, MAX_BOXES, "boxes" if power == 1 else "grid cells")
     return bound, n
@@ -176,7 +177,7 @@ def fit_boxes(f: Callable[[np.ndarray], np.ndarray], bound: float, n_boxes: int)
     f : callable
         Vectorised, ``(m,) -> (m,)``, finite values.
     bound : float
-        ``B > 0``.
+        ``B`` in ``(0, MAX_BOUND]``.
     n_boxes : int
         In ``[1, MAX_BOXES]``.
 
@@ -366,7 +367,7 @@ def sup_error(
     """
     v.check_callable(approx, "approx")
     v.check_callable(f, "f")
-    bound = v.check_real(bound, "bound", min_value=0, min_inclusive=False)
+    bound = v.check_real(bound, "bound", min_value=0, max_value=MAX_BOUND, min_inclusive=False)
     dim = v.check_int(dim, "dim", min_value=1, max_value=2)
     num_points = v.check_int(num_points, "num_points", min_value=2)
     v.check_work(num_points**dim, "num_points", MAX_GRID_POINTS, "grid points")

@@ -3,9 +3,9 @@
 :func:`mlp` builds a ReLU network of given depth and width under a seed, with
 He's initialisation (weights ``N(0, 2 / fan_in)``, biases ``N(0, 1e-6)``: the
 setting of Hanin and Rolnick 2019a) or PyTorch's default, optionally with
-batch norm before every ReLU. :class:`SeedStack` runs copies of one
-architecture with different seeds side by side, each on its own data, and
-:func:`fit_seeds` trains such a stack with :func:`nnbook.training.train` (the
+batch norm before every ReLU. :func:`fit_seeds` trains copies of one
+architecture with different seeds side by side, each on its own data, as a
+:class:`nnbook.seedstack.SeedStack` with :func:`nnbook.training.train` (the
 same as independent runs with one batch order) and scores every member:
 accuracies and the activation regions it shows on a grid, counted after
 folding batch norm into the linear layers (:func:`fold_batchnorm`).
@@ -34,7 +34,8 @@ import torch
 from torch import nn
 
 from nnbook import _validation as v
-from nnbook.regions import boundary_density, regions_on_grid
+from nnbook.regions import MAX_RESOLUTION, boundary_density, near_data, regions_on_grid
+from nnbook.seedstack import SeedStack
 from nnbook.training import History, TrainConfig, evaluate, train
 
 INITS = ("he", "torch")  # He-normal weights and tiny normal biases, or torch's reset_parameters()
@@ -42,7 +43,7 @@ HE_BIAS_STD = 1e-3  # standard deviation of the biases under "he": variance 1e-6
 MAX_DEPTH = 1000
 MAX_WIDTH = 100_000
 MAX_PARAMETERS = 10**7  # parameters of one network
-MAX_JOINT_CLASSES = 4096  # n_classes ** n_seeds: width of a SeedStack's joint output
+DataSets = Sequence[tuple[np.ndarray, np.ndarray]]  # one (X, y) pair per seed
 STACK_CLASSES = 128  # fit_seeds stacks as many seeds as keep the joint output this narrow (it costs time per step)
 
 
@@ -91,7 +92,7 @@ def mlp(
     Parameters
     ----------
     n_inputs, n_outputs : int
-        Input and output dimensions (``>= 1``).
+        Input and output dimensions, in ``[1, MAX_WIDTH]``.
     depth : int
         Hidden layers, in ``[1, MAX_DEPTH]``.
     width : int
@@ -120,14 +121,14 @@ def mlp(
     >>> len(mlp(2, 3, 4, 3, seed=0, batch_norm=True))
     10
     """
-    v.check_int(n_inputs, "n_inputs", min_value=1)
+    v.check_int(n_inputs, "n_inputs", min_value=1, max_value=MAX_WIDTH)
     v.check_int(depth, "depth", min_value=1, max_value=MAX_DEPTH)
     v.check_int(width, "width", min_value=1, max_value=MAX_WIDTH)
-    v.check_int(n_outputs, "n_outputs", min_value=1)
+    v.check_int(n_outputs, "n_outputs", min_value=1, max_value=MAX_WIDTH)
     seed = v.check_seed(seed)
     init = v.check_choice(init, "init", INITS)
     size = n_parameters(n_inputs, depth, width, n_outputs, batch_norm)
-    v.check_work(size, "depth and width", MAX_PARAMETERS, "parameters")
+    v.check_work(size, "n_inputs, depth, width and n_outputs", MAX_PARAMETERS, "parameters")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         layers: list[nn.Module] = []
@@ -197,121 +198,6 @@ def fold_batchnorm(model: nn.Sequential) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def _shape(layer: nn.Module, name: str) -> tuple[int, ...] | None:
-    value = getattr(layer, name, None)
-    return None if value is None else tuple(value.shape)
-
-
-class _StackedLinear(nn.Module):
-    """``S`` Linear layers applied member by member: ``(n, S, in) -> (n, S, out)``."""
-
-    def __init__(self, layers: Sequence[nn.Linear]) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.stack([layer.weight.detach() for layer in layers]))  # (S, out, in)
-        biased = layers[0].bias is not None
-        self.bias = nn.Parameter(torch.stack([layer.bias.detach() for layer in layers])) if biased else None  # (S, out)
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        h = h.transpose(0, 1)  # (S, n, in)
-        if self.bias is None:
-            return torch.bmm(h, self.weight.transpose(1, 2)).transpose(0, 1)
-        return torch.baddbmm(self.bias[:, None, :], h, self.weight.transpose(1, 2)).transpose(0, 1)
-
-
-class SeedStack(nn.Module):
-    """Networks of one architecture (different seeds) evaluated side by side, each on its own inputs.
-
-    The input has shape ``(n, S, d)``: row ``i`` holds the ``i``-th example of
-    every member. The output, of shape ``(n, C ** S)``, is the log-probability
-    of every tuple of labels under the members' independent softmaxes, so its
-    cross-entropy against :meth:`encode_labels` is the *sum* of the members'
-    cross-entropies: a step of SGD or Adam on the stack is a step of every
-    member on its own loss, exactly as in separate runs with the same batch
-    order. Batch norm keeps statistics per member.
-
-    Parameters
-    ----------
-    members : sequence of torch.nn.Sequential
-        Same architecture (Linear, BatchNorm1d, ReLU layers, as :func:`mlp` builds), finite parameters;
-        ``C ** S`` at most ``MAX_JOINT_CLASSES`` for ``C`` outputs and ``S`` members.
-    """
-
-    def __init__(self, members: Sequence[nn.Sequential]) -> None:
-        super().__init__()
-        if isinstance(members, nn.Module) or not isinstance(members, Sequence) or len(members) == 0:
-            raise TypeError("members must be a non-empty sequence of torch.nn.Sequential")
-        for i, m in enumerate(members):
-            v.check_module(m, f"members[{i}]")
-        kinds = [[(type(layer), _shape(layer, "weight"), _shape(layer, "bias")) for layer in m] for m in members]
-        if any(k != kinds[0] for k in kinds) or not isinstance(members[0][-1], nn.Linear):
-            raise ValueError("members must all have the same Linear/BatchNorm1d/ReLU architecture, ending in a Linear")
-        self.n_members, self.n_classes = len(members), members[0][-1].out_features
-        v.check_work(self.n_classes**self.n_members, "members", MAX_JOINT_CLASSES, "joint classes (C ** S)")
-        self.layers = nn.ModuleList()
-        for position, layer in enumerate(members[0]):
-            column = [m[position] for m in members]
-            if isinstance(layer, nn.Linear):
-                self.layers.append(_StackedLinear(column))
-            elif isinstance(layer, nn.BatchNorm1d):
-                norm = nn.BatchNorm1d(layer.num_features * self.n_members, eps=layer.eps, momentum=layer.momentum)
-                for name in ("weight", "bias", "running_mean", "running_var"):
-                    getattr(norm, name).data.copy_(torch.cat([getattr(b, name).detach() for b in column]))
-                norm.num_batches_tracked.data.copy_(layer.num_batches_tracked)
-                self.layers.append(norm)
-            elif isinstance(layer, nn.ReLU):
-                self.layers.append(nn.ReLU())
-            else:
-                raise TypeError(f"members must hold Linear, BatchNorm1d and ReLU layers, found {type(layer).__name__}")
-
-    def logits(self, X: torch.Tensor) -> torch.Tensor:
-        """Every member's logits, ``(n, S, d) -> (n, S, C)``."""
-        h = X
-        for layer in self.layers:
-            h = (
-                layer(h.reshape(h.shape[0], -1)).reshape(h.shape[0], self.n_members, -1)
-                if isinstance(layer, nn.BatchNorm1d)
-                else layer(h)
-            )
-        return h
-
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Joint log-probabilities of the label tuples, ``(n, S, d) -> (n, C ** S)``."""
-        logp = torch.log_softmax(self.logits(X), dim=-1)
-        joint = logp[:, 0]
-        for s in range(1, self.n_members):
-            joint = (joint[:, :, None] + logp[:, s, None, :]).reshape(X.shape[0], -1)
-        return joint
-
-    def encode_labels(self, Y: np.ndarray) -> np.ndarray:
-        """The joint label ``sum_s Y[:, s] C ** (S - 1 - s)`` of every row, shape (n, S) -> (n,)."""
-        Y = v.check_array(Y, "Y", shape=(None, self.n_members), dtype="integer")
-        if (Y < 0).any() or (Y >= self.n_classes).any():
-            raise ValueError(f"Y must hold labels in [0, {self.n_classes}), got {Y.min()}..{Y.max()}")
-        return Y @ (self.n_classes ** np.arange(self.n_members - 1, -1, -1))
-
-    def member(self, s: int) -> nn.Sequential:
-        """Member ``s`` as a plain network (a copy, in eval mode)."""
-        s = v.check_int(s, "s", min_value=0, max_value=self.n_members - 1)
-        layers: list[nn.Module] = []
-        for layer in self.layers:
-            if isinstance(layer, _StackedLinear):
-                out_features, in_features = layer.weight.shape[1:]
-                single = nn.Linear(in_features, out_features, bias=layer.bias is not None)
-                single.weight.data.copy_(layer.weight.detach()[s])
-                if layer.bias is not None:
-                    single.bias.data.copy_(layer.bias.detach()[s])
-            elif isinstance(layer, nn.BatchNorm1d):
-                w = layer.num_features // self.n_members
-                single = nn.BatchNorm1d(w, eps=layer.eps, momentum=layer.momentum)
-                for name in ("weight", "bias", "running_mean", "running_var"):
-                    getattr(single, name).data.copy_(getattr(layer, name).detach()[s * w : (s + 1) * w])
-                single.num_batches_tracked.data.copy_(layer.num_batches_tracked)
-            else:
-                single = nn.ReLU()
-            layers.append(single)
-        return nn.Sequential(*layers).eval()
-
-
 @dataclass(frozen=True, eq=False)
 class SeedFits:
     """One architecture trained once per seed, every member scored on its own data."""
@@ -332,8 +218,8 @@ class SeedFits:
 
 
 def fit_seeds(
-    train_sets: Sequence[tuple[np.ndarray, np.ndarray]],
-    test_sets: Sequence[tuple[np.ndarray, np.ndarray]],
+    train_sets: DataSets,
+    test_sets: DataSets,
     depth: int,
     width: int,
     config: TrainConfig,
@@ -347,7 +233,7 @@ def fit_seeds(
     near_radius: float | None = None,
     initial: bool = False,
 ) -> SeedFits:
-    """Train :func:`mlp` once per seed (network ``s`` on ``train_sets[s]``) in :class:`SeedStack` s, and score it.
+    """Train :func:`mlp` once per seed (network ``s`` on ``train_sets[s]``) in seed stacks, and score it.
 
     The seeds are trained in stacks of as many as keep ``C ** S`` at most
     ``STACK_CLASSES`` (three for five classes); every member sees the batch
@@ -391,10 +277,25 @@ def fit_seeds(
     for X, y in pairs:
         v.check_same_length(X=X, y=y)
     v.check_same_length(**{f"train_sets[{i}]": pairs[i][0] for i in range(len(seeds))})
+    if min(y.min() for _, y in pairs) < 0:
+        raise ValueError("the labels y of train_sets and test_sets must be >= 0")
     n_classes = int(max(y.max() for _, y in pairs)) + 1
-    members = [mlp(2, depth, width, n_classes, s, init=init, batch_norm=batch_norm) for s in seeds]
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    lo, hi = v.check_real(lo, "lo"), v.check_real(hi, "hi")
+    if not hi > lo:
+        raise ValueError(f"hi must be greater than lo, got lo={lo}, hi={hi}")
+    v.check_int(resolution, "resolution", min_value=2, max_value=MAX_RESOLUTION)
     if near_radius is not None:
         near_radius = v.check_real(near_radius, "near_radius", min_value=0, min_inclusive=False)
+        for i in range(len(seeds)):
+            near = near_data(np.linspace(lo, hi, resolution), pairs[i][0], near_radius)
+            if near.all() or not near.any():
+                raise ValueError(
+                    f"near_radius {near_radius} puts {'every' if near.all() else 'no'} point of the grid on "
+                    f"[lo, hi]^2 = [{lo}, {hi}]^2 near the training points of train_sets[{i}]"
+                )
+    members = [mlp(2, depth, width, n_classes, s, init=init, batch_norm=batch_norm) for s in seeds]
 
     def grids(nets: Sequence[nn.Sequential]) -> tuple[np.ndarray, np.ndarray | None]:
         seen = [regions_on_grid(fold_batchnorm(m.eval()), lo, hi, resolution) for m in nets]
@@ -492,7 +393,7 @@ def predict_grid(model: nn.Module, lo: float = -1.5, hi: float = 1.5, resolution
     lo, hi = v.check_real(lo, "lo"), v.check_real(hi, "hi")
     if not hi > lo:
         raise ValueError(f"hi must be greater than lo, got lo={lo}, hi={hi}")
-    resolution = v.check_int(resolution, "resolution", min_value=2, max_value=4000)
+    resolution = v.check_int(resolution, "resolution", min_value=2, max_value=MAX_RESOLUTION)
     xs = np.linspace(lo, hi, resolution)
     gx, gy = np.meshgrid(xs, xs)
     logits = predict(model, np.column_stack([gx.ravel(), gy.ravel()]))

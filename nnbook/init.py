@@ -174,7 +174,7 @@ def activation_stats(model: nn.Module, x: np.ndarray) -> ActivationStats:
     ([20, 20, 20], True)
     """
     model = copy.deepcopy(v.check_module(model)).eval()
-    x = torch.as_tensor(v.check_array(x, "x", ndim=2, max_elements=MAX_POINTS), dtype=_dtype(model))
+    x = torch.as_tensor(v.check_array(x, "x", ndim=2, max_elements=MAX_POINTS), dtype=_dtype(model)).to(_device(model))
     rms, dead, width = [], [], []
 
     def record(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
@@ -244,8 +244,9 @@ def weight_gradient_norms(model: nn.Module, x: np.ndarray, y: np.ndarray) -> Gra
     if not weights:
         raise ValueError("model must contain at least one nn.Linear or nn.Conv layer")
     model.zero_grad(set_to_none=True)
-    out = model(torch.as_tensor(x, dtype=dtype)).reshape(-1)
-    loss = (out - torch.as_tensor(y, dtype=dtype)).pow(2).mean()
+    device = _device(model)
+    out = model(torch.as_tensor(x, dtype=dtype).to(device)).reshape(-1)
+    loss = (out - torch.as_tensor(y, dtype=dtype).to(device)).pow(2).mean()
     loss.backward()
     grads = [w.grad if w.grad is not None else torch.zeros_like(w) for _, w in weights]
     return GradientNorms(
@@ -316,6 +317,11 @@ def geometric_rate(norms: np.ndarray) -> float:
         raise ValueError("norms must be positive to fit a geometric rate, got zeros or negatives")
     slope = np.polyfit(np.arange(norms.size, dtype=float), np.log(norms), 1)[0]
     return float(np.exp(slope))
+
+
+def _device(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
 
 
 def _dtype(model: nn.Module) -> torch.dtype:

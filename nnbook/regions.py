@@ -267,6 +267,35 @@ def region_boundaries(labels: np.ndarray) -> np.ndarray:
     return edge
 
 
+def near_data(xs: np.ndarray, points: np.ndarray, radius: float) -> np.ndarray:
+    """Which points of the square grid on ``xs`` lie within ``radius`` of one of ``points``.
+
+    Parameters
+    ----------
+    xs : ndarray, shape (r,)
+        Grid coordinates along each axis, as :attr:`RegionGrid.xs`; ``r`` at most ``MAX_RESOLUTION``.
+    points : ndarray, shape (n, 2)
+    radius : float
+        ``> 0``, Euclidean distance.
+
+    Returns
+    -------
+    ndarray of bool, shape (r, r)
+        Entry ``[i, j]`` for the grid point ``(xs[j], xs[i])``.
+
+    Examples
+    --------
+    >>> near_data(np.array([0.0, 1.0]), np.array([[0.0, 0.0]]), 0.5).astype(int).tolist()
+    [[1, 0], [0, 0]]
+    """
+    xs = v.check_array(xs, "xs", ndim=1, max_elements=MAX_RESOLUTION)
+    points = v.check_array(points, "points", shape=(None, 2))
+    radius = v.check_real(radius, "radius", min_value=0, min_inclusive=False)
+    gx, gy = np.meshgrid(xs, xs)
+    distance, _ = cKDTree(points).query(np.column_stack([gx.ravel(), gy.ravel()]))
+    return (distance <= radius).reshape(gx.shape)
+
+
 @dataclass(frozen=True)
 class BoundaryDensity:
     """How often the activation pattern changes between neighbouring grid points, near data and away from it."""
@@ -313,9 +342,7 @@ def boundary_density(grid: RegionGrid, points: np.ndarray, radius: float) -> Bou
         raise TypeError(f"grid must be a RegionGrid, got {type(grid).__name__}")
     points = v.check_array(points, "points", shape=(None, 2))
     radius = v.check_real(radius, "radius", min_value=0, min_inclusive=False)
-    gx, gy = np.meshgrid(grid.xs, grid.xs)
-    distance, _ = cKDTree(points).query(np.column_stack([gx.ravel(), gy.ravel()]))
-    near = (distance <= radius).reshape(grid.labels.shape)
+    near = near_data(grid.xs, points, radius)
     if near.all() or not near.any():
         raise ValueError(f"radius {radius} puts {'every' if near.all() else 'no'} grid point near the data")
     edge = region_boundaries(grid.labels)

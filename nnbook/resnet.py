@@ -15,7 +15,11 @@ skip connection, a 1x1 convolution with batch norm on the skip when the shape
 changes), initialised as torchvision's ResNet initialises them (He-normal
 convolutions with ``fan_out``, batch-norm scales 1 and shifts 0), under an
 explicit seed. :class:`FeatureClassifier` is the same ``features -> head``
-split for any backbone, e.g. a pretrained torchvision model.
+split for any backbone, e.g. a pretrained torchvision model
+(:func:`from_torchvision`). The operations transfer learning needs work on
+that split: a copy with a new head and frozen or trainable features
+(:func:`new_head`), the features of a batch (:func:`extract_features`), and how
+far training moved the weights (:func:`relative_change`, :func:`rms_weight`).
 
 Examples
 --------
@@ -30,13 +34,16 @@ Examples
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from nnbook._validation import check_int, check_module, check_seed
+from nnbook import training
+from nnbook._validation import check_array, check_int, check_module, check_seed
 
 MAX_WIDTH = 512  # channels of the widest block (bounds the cost of a forward pass)
 MAX_BLOCKS = 4  # each block after the first halves the map: 14 -> 7 -> 4 -> 2
@@ -221,3 +228,105 @@ def from_torchvision(model: nn.Module, *, side: int = 28, size: int = 224) -> Fe
     body = copy.deepcopy(model)
     body.fc = nn.Identity()
     return FeatureClassifier(nn.Sequential(_ImageNetInput(side, size), body), copy.deepcopy(head))
+
+
+def new_head(model: FeatureClassifier, num_classes: int, *, freeze_features: bool, seed: int) -> FeatureClassifier:
+    """A copy of ``model`` with a fresh linear head of ``num_classes`` outputs.
+
+    Parameters
+    ----------
+    model : FeatureClassifier
+        Not modified.
+    num_classes : int
+        Outputs of the new head (``>= 2``).
+    freeze_features : bool
+        Set ``requires_grad=False`` on every parameter of the copied features
+        (a linear probe); :func:`nnbook.training.train` then keeps their
+        batch-norm layers in eval mode.
+    seed : int
+        Seed of the head's initialisation (PyTorch's default for ``Linear``).
+
+    Returns
+    -------
+    FeatureClassifier
+
+    Examples
+    --------
+    >>> probe = new_head(small_resnet(seed=0), 2, freeze_features=True, seed=1)
+    >>> probe.head.out_features, any(p.requires_grad for p in probe.features.parameters())
+    (2, False)
+    """
+    if not isinstance(model, FeatureClassifier):
+        raise TypeError(f"model must be a FeatureClassifier, got {type(model).__name__}")
+    check_module(model)
+    num_classes = check_int(num_classes, "num_classes", min_value=2, max_value=MAX_CLASSES)
+    if not isinstance(freeze_features, bool):
+        raise TypeError(f"freeze_features must be a bool, got {type(freeze_features).__name__}")
+    features = copy.deepcopy(model.features)
+    features.requires_grad_(not freeze_features)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(check_seed(seed))
+        head = nn.Linear(model.head.in_features, num_classes)
+    return FeatureClassifier(features, head)
+
+
+def extract_features(model: FeatureClassifier, X: np.ndarray | torch.Tensor) -> np.ndarray:
+    """The features ``model.features(X)``, computed in eval mode without gradients.
+
+    Parameters
+    ----------
+    model : FeatureClassifier
+    X : ndarray or tensor, shape (n, ...)
+        Inputs of the model (finite).
+
+    Returns
+    -------
+    ndarray, shape (n, d), float32
+    """
+    if not isinstance(model, FeatureClassifier):
+        raise TypeError(f"model must be a FeatureClassifier, got {type(model).__name__}")
+    X = check_array(X, "X", ndim=(2, 3, 4), dtype="float32")
+    return training.predict(model.features, X)
+
+
+def rms_weight(model: nn.Module) -> float:
+    """Root mean square of all parameters of ``model``: the typical size of one weight.
+
+    Examples
+    --------
+    >>> layer = nn.Linear(2, 1)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.fill_(3.0), layer.bias.fill_(0.0)
+    >>> rms_weight(layer)
+    2.449489742783178
+    """
+    params = list(check_module(model).parameters())
+    if not params:
+        raise ValueError("model must have parameters")
+    with torch.no_grad():
+        total = sum(float((p.double() ** 2).sum()) for p in params)
+    return math.sqrt(total / sum(p.numel() for p in params))
+
+
+def relative_change(before: nn.Module, after: nn.Module) -> float:
+    """``||theta_after - theta_before|| / ||theta_before||`` over all parameters of two modules of one architecture.
+
+    Examples
+    --------
+    >>> a = nn.Linear(3, 1)
+    >>> b = copy.deepcopy(a)
+    >>> with torch.no_grad():
+    ...     _ = b.weight.mul_(2.0), b.bias.mul_(2.0)
+    >>> relative_change(a, b)
+    1.0
+    """
+    old, new = list(check_module(before, "before").parameters()), list(check_module(after, "after").parameters())
+    if not old or len(old) != len(new) or any(p.shape != q.shape for p, q in zip(old, new, strict=True)):
+        raise ValueError("before and after must have parameters of the same shapes")
+    pairs = list(zip(old, new, strict=True))
+    with torch.no_grad():
+        diff = math.sqrt(sum(float(((q - p) ** 2).sum()) for p, q in pairs))
+        norm = math.sqrt(sum(float((p**2).sum()) for p, _ in pairs))
+    if norm == 0:
+        raise ValueError("before must have a parameter that is not zero")
+    return diff / norm

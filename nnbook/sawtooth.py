@@ -40,6 +40,7 @@ KINDS = ("exact", "noisy", "random", "reset")
 MAX_HIDDEN_LAYERS = 1000  # networks and closed forms deeper than this are refused
 MAX_FOLD_WORK = 2**27  # points x folds of the closed form
 MAX_NETWORKS = 10_000  # networks counted by one call of pieces_vs_depth
+MAX_NOISE = 1e6  # noise standard deviation (the layers are float32)
 
 
 def sawtooth(x: np.ndarray, depth: int) -> np.ndarray:
@@ -47,13 +48,13 @@ def sawtooth(x: np.ndarray, depth: int) -> np.ndarray:
 
     Parameters
     ----------
-    x : ndarray, any shape
+    x : ndarray, shape (n,), n >= 1
     depth : int
-        Number of folds, in ``[0, MAX_HIDDEN_LAYERS]``; ``x.size * depth`` at most ``MAX_FOLD_WORK``.
+        Number of folds, in ``[0, MAX_HIDDEN_LAYERS]``; ``n * depth`` at most ``MAX_FOLD_WORK``.
 
     Returns
     -------
-    ndarray, same shape as ``x``
+    ndarray, shape (n,)
 
     Examples
     --------
@@ -61,7 +62,7 @@ def sawtooth(x: np.ndarray, depth: int) -> np.ndarray:
     [2.0, -2.0, 2.0, -2.0, 2.0]
     """
     depth = v.check_int(depth, "depth", min_value=0, max_value=MAX_HIDDEN_LAYERS)
-    y = v.check_array(x, "x", ndim=None, min_rows=0)
+    y = v.check_array(x, "x", ndim=1)
     v.check_work(y.size * depth, "depth", MAX_FOLD_WORK, "(points x folds) evaluations")
     for _ in range(depth):
         y = 2.0 * np.abs(y) - 2.0
@@ -99,7 +100,7 @@ def noisy_middle_layer(noise_level: float, generator: torch.Generator | int | No
     Parameters
     ----------
     noise_level : float
-        Standard deviation of the additive noise (``>= 0``); the exact entries are +-2.
+        Standard deviation of the additive noise, in ``[0, MAX_NOISE]``; the exact entries are +-2.
     generator : torch.Generator, int or None
         Source of the noise (an int is a seed; None uses torch's default generator).
 
@@ -114,7 +115,7 @@ def noisy_middle_layer(noise_level: float, generator: torch.Generator | int | No
     >>> layer.weight.tolist(), layer.bias.tolist()
     ([[2.0, 2.0], [-2.0, -2.0]], [-2.0, 2.0])
     """
-    noise_level = v.check_real(noise_level, "noise_level", min_value=0)
+    noise_level = v.check_real(noise_level, "noise_level", min_value=0, max_value=MAX_NOISE)
     gen = _generator(generator)
     layer = exact_middle_layer()
     with torch.no_grad():
@@ -251,7 +252,7 @@ def variant_network(depth: int, kind: str, seed: int, noise_level: float = 0.0) 
         generator, so for a given seed the network of depth ``L + 1`` repeats
         the middle layers of the one of depth ``L`` and adds one.
     noise_level : float
-        For ``"noisy"``: the noise's standard deviation.
+        For ``"noisy"``: the noise's standard deviation, in ``[0, MAX_NOISE]``.
 
     Returns
     -------
@@ -263,9 +264,10 @@ def variant_network(depth: int, kind: str, seed: int, noise_level: float = 0.0) 
     >>> count_linear_pieces(variant_network(5, "noisy", seed=0, noise_level=0.0), -2, 2)
     32
     """
+    depth = v.check_int(depth, "depth", min_value=0, max_value=MAX_HIDDEN_LAYERS)
     kind = v.check_choice(kind, "kind", KINDS)
     seed = v.check_seed(seed)
-    noise_level = v.check_real(noise_level, "noise_level", min_value=0)
+    noise_level = v.check_real(noise_level, "noise_level", min_value=0, max_value=MAX_NOISE)
     gen = torch.Generator().manual_seed(seed)
     if kind == "noisy":
         return sawtooth_network(depth, lambda: noisy_middle_layer(noise_level, gen))
@@ -451,5 +453,5 @@ def breakdown_level(levels: Sequence[float], exponents: Sequence[float], thresho
     threshold = v.check_real(threshold, "threshold")
     below = levels[exponents < threshold]
     if below.size == 0:
-        raise ValueError(f"no level has a growth exponent below {threshold} (smallest {exponents.min():.3g})")
+        raise ValueError(f"no level has a growth exponent below threshold={threshold} (smallest {exponents.min():.3g})")
     return float(below.min())

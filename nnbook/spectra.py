@@ -35,9 +35,10 @@ MAX_FEATURES = 1000
 CHUNK = 4096  # inputs per vectorised pass, to bound the memory of the per-example gradients
 
 
-def _inputs(x: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+def _inputs(x: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    """``x`` as an ``(n, d)`` tensor with the dtype and on the device of ``like`` (a parameter)."""
     x = v.check_array(x, "x", ndim=(1, 2))
-    return torch.as_tensor(x.reshape(len(x), -1), dtype=dtype)
+    return torch.as_tensor(x.reshape(len(x), -1), dtype=like.dtype).to(like.device)
 
 
 def per_example_jacobian(model: nn.Module, x: np.ndarray) -> np.ndarray:
@@ -74,8 +75,7 @@ def per_example_jacobian(model: nn.Module, x: np.ndarray) -> np.ndarray:
     if not params:
         raise ValueError("model has no parameters to differentiate")
     buffers = {name: b.detach() for name, b in model.named_buffers()}
-    dtype = next(iter(params.values())).dtype
-    inputs = _inputs(x, dtype)
+    inputs = _inputs(x, next(iter(params.values())))
     m = sum(p.numel() for p in params.values())
     v.check_work(inputs.shape[0] * m, "x", MAX_JACOBIAN_ELEMENTS, "Jacobian entries (inputs x parameters)")
 
@@ -87,7 +87,7 @@ def per_example_jacobian(model: nn.Module, x: np.ndarray) -> np.ndarray:
 
     per_example = vmap(grad(output), in_dims=(None, 0), chunk_size=CHUNK)(params, inputs)
     rows = [per_example[name].reshape(len(inputs), -1) for name in params]
-    return torch.cat(rows, dim=1).double().numpy()
+    return torch.cat(rows, dim=1).double().cpu().numpy()
 
 
 @dataclass(frozen=True)
@@ -235,12 +235,12 @@ def layer_inputs(model: nn.Sequential, x: np.ndarray) -> list[np.ndarray]:
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"model must be a torch.nn.Sequential, got {type(model).__name__}")
     model = copy.deepcopy(v.check_module(model)).eval()
-    h = _inputs(x, next(model.parameters()).dtype)
-    out = [h.double().numpy()]
+    h = _inputs(x, next(model.parameters()))
+    out = [h.double().cpu().numpy()]
     with torch.no_grad():
         for module in model:
             h = module(h)
-            out.append(h.double().numpy())
+            out.append(h.double().cpu().numpy())
     return out
 
 
@@ -269,10 +269,11 @@ def block_jacobian_singular_values(block: nn.Module, h: np.ndarray) -> np.ndarra
     [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     """
     block = copy.deepcopy(v.check_module(block, "block")).eval()
-    h = torch.as_tensor(v.check_array(h, "h", ndim=2), dtype=next(block.parameters()).dtype)
+    param = next(block.parameters())
+    h = torch.as_tensor(v.check_array(h, "h", ndim=2), dtype=param.dtype).to(param.device)
     v.check_work(h.shape[0] * h.shape[1] ** 2, "h", MAX_JACOBIAN_ELEMENTS, "Jacobian entries (rows x width^2)")
     jac = vmap(torch.func.jacrev(lambda row: block(row[None])[0]))(h)
-    return torch.linalg.svdvals(jac.detach().double()).numpy()
+    return torch.linalg.svdvals(jac.detach().double()).cpu().numpy()
 
 
 def draw_spectrum(

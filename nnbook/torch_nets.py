@@ -159,9 +159,9 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def validation_split(
-    X: np.ndarray, y: np.ndarray, size: int, seed: int = 0
+    X: np.ndarray, y: np.ndarray, size: int, seed: int = 0, fit_size: int | None = None
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Hold out ``size`` training examples, stratified by label, for validation.
+    """Hold out ``size`` training examples for validation; both parts stratified by label.
 
     Parameters
     ----------
@@ -173,6 +173,8 @@ def validation_split(
         Examples held out (``1 <= size < n``).
     seed : int
         Seeds the draw.
+    fit_size : int or None
+        Keep only this many of the others for fitting (``1 <= fit_size <= n - size``); None keeps them all.
 
     Returns
     -------
@@ -184,6 +186,8 @@ def validation_split(
     >>> (X_fit, y_fit), (X_val, y_val) = validation_split(X, y, 4)
     >>> X_fit.shape, X_fit.dtype, np.bincount(y_val).tolist()
     ((16, 1), dtype('float32'), [2, 2])
+    >>> validation_split(X, y, 4, fit_size=6)[0][0].shape
+    (6, 1)
     """
     from sklearn.model_selection import train_test_split
 
@@ -192,8 +196,12 @@ def validation_split(
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"X must have one row per label ({y.shape[0]}), got shape {X.shape}")
     size = check_int(size, "size", min_value=1, max_value=y.shape[0] - 1)
+    if fit_size is not None:
+        fit_size = check_int(fit_size, "fit_size", min_value=1, max_value=y.shape[0] - size)
     state = int(np.random.default_rng(check_seed(seed)).integers(2**31))  # any seed, in scikit-learn's range
-    X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=size, stratify=y, random_state=state)
+    X_fit, X_val, y_fit, y_val = train_test_split(
+        X, y, test_size=size, train_size=fit_size, stratify=y, random_state=state
+    )
     return (X_fit, y_fit), (X_val, y_val)
 
 

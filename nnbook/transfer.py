@@ -45,15 +45,13 @@ from nnbook._validation import (
     check_callable,
     check_choice,
     check_int,
-    check_module,
     check_real,
     check_rng,
-    check_same_length,
     check_seed,
     check_work,
 )
 from nnbook.data import CURVY_DIGITS
-from nnbook.resnet import MAX_CLASSES, FeatureClassifier
+from nnbook.resnet import FeatureClassifier, extract_features, new_head, relative_change
 
 METHODS = ("scratch", "probe", "finetune", "sklearn_probe", "boosting")
 TRAINED = ("scratch", "probe", "finetune")  # the methods trained with a learning rate
@@ -125,7 +123,7 @@ def digits_task(n_val: int = 200, n_test: int = 597, *, seed: int = 0) -> Digits
 
     The pixels (0-16) are divided by 16; :func:`upscale_images` puts each digit
     in a 20x20 box inside a 28x28 frame, as in MNIST. Labels: 1 for the curvy
-    digits :data:`nnbook.data.CURVY_DIGITS`, 0 for the others.
+    digits ``nnbook.data.CURVY_DIGITS`` (0, 3, 6, 8, 9), 0 for the others.
 
     Parameters
     ----------
@@ -192,109 +190,6 @@ def label_subset(y: np.ndarray, n: int, rng: np.random.Generator | int | None = 
     return rng.permutation(np.concatenate(chosen)).astype(np.int64)
 
 
-def new_head(model: FeatureClassifier, num_classes: int, *, freeze_features: bool, seed: int) -> FeatureClassifier:
-    """A copy of ``model`` with a fresh linear head of ``num_classes`` outputs.
-
-    Parameters
-    ----------
-    model : nnbook.resnet.FeatureClassifier
-        Not modified.
-    num_classes : int
-        Outputs of the new head (``>= 2``).
-    freeze_features : bool
-        Set ``requires_grad=False`` on every parameter of the copied features
-        (a linear probe); :func:`nnbook.training.train` then keeps their
-        batch-norm layers in eval mode.
-    seed : int
-        Seed of the head's initialisation (PyTorch's default for ``Linear``).
-
-    Returns
-    -------
-    nnbook.resnet.FeatureClassifier
-
-    Examples
-    --------
-    >>> from nnbook.resnet import small_resnet
-    >>> probe = new_head(small_resnet(seed=0), 2, freeze_features=True, seed=1)
-    >>> probe.head.out_features, any(p.requires_grad for p in probe.features.parameters())
-    (2, False)
-    """
-    if not isinstance(model, FeatureClassifier):
-        raise TypeError(f"model must be a nnbook.resnet.FeatureClassifier, got {type(model).__name__}")
-    check_module(model)
-    num_classes = check_int(num_classes, "num_classes", min_value=2, max_value=MAX_CLASSES)
-    if not isinstance(freeze_features, bool):
-        raise TypeError(f"freeze_features must be a bool, got {type(freeze_features).__name__}")
-    features = copy.deepcopy(model.features)
-    features.requires_grad_(not freeze_features)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(check_seed(seed))
-        head = nn.Linear(model.head.in_features, num_classes)
-    return FeatureClassifier(features, head)
-
-
-def extract_features(model: FeatureClassifier, X: np.ndarray | torch.Tensor) -> np.ndarray:
-    """The features ``model.features(X)``, computed in eval mode without gradients.
-
-    Parameters
-    ----------
-    model : nnbook.resnet.FeatureClassifier
-    X : ndarray or tensor, shape (n, ...)
-        Inputs of the model (finite).
-
-    Returns
-    -------
-    ndarray, shape (n, d), float32
-    """
-    if not isinstance(model, FeatureClassifier):
-        raise TypeError(f"model must be a nnbook.resnet.FeatureClassifier, got {type(model).__name__}")
-    X = check_array(X, "X", ndim=(2, 3, 4), dtype="float32")
-    return training.predict(model.features, X)
-
-
-def rms_weight(model: nn.Module) -> float:
-    """Root mean square of all parameters of ``model``: the typical size of one weight.
-
-    Examples
-    --------
-    >>> layer = nn.Linear(2, 1)
-    >>> with torch.no_grad():
-    ...     _ = layer.weight.fill_(3.0), layer.bias.fill_(0.0)
-    >>> rms_weight(layer)
-    2.449489742783178
-    """
-    params = list(check_module(model).parameters())
-    if not params:
-        raise ValueError("model must have parameters")
-    with torch.no_grad():
-        total = sum(float((p.double() ** 2).sum()) for p in params)
-    return math.sqrt(total / sum(p.numel() for p in params))
-
-
-def relative_change(before: nn.Module, after: nn.Module) -> float:
-    """``||theta_after - theta_before|| / ||theta_before||`` over all parameters of two modules of one architecture.
-
-    Examples
-    --------
-    >>> a = nn.Linear(3, 1)
-    >>> b = copy.deepcopy(a)
-    >>> with torch.no_grad():
-    ...     _ = b.weight.mul_(2.0), b.bias.mul_(2.0)
-    >>> relative_change(a, b)
-    1.0
-    """
-    old, new = list(check_module(before, "before").parameters()), list(check_module(after, "after").parameters())
-    if not old or len(old) != len(new) or any(p.shape != q.shape for p, q in zip(old, new, strict=True)):
-        raise ValueError("before and after must have parameters of the same shapes")
-    pairs = list(zip(old, new, strict=True))
-    with torch.no_grad():
-        diff = math.sqrt(sum(float(((q - p) ** 2).sum()) for p, q in pairs))
-        norm = math.sqrt(sum(float((p**2).sum()) for p, _ in pairs))
-    if norm == 0:
-        raise ValueError("before must have a parameter that is not zero")
-    return diff / norm
-
-
 @dataclass(frozen=True, eq=False)
 class Runs:
     """One entry per trained and scored model: its method, learning rate, seed and label budget, and its scores."""
@@ -321,15 +216,6 @@ class Runs:
             raise ValueError(f"no runs of method {method!r} with lr={lr} and n_train={n_train}")
         return mask
 
-    def subset(self, mask: np.ndarray) -> Runs:
-        """The runs where the boolean ``mask`` (shape (k,)) is true."""
-        mask = np.asarray(mask)
-        if mask.dtype != bool or mask.shape != self.method.shape:
-            raise ValueError(
-                f"mask must be a boolean array of shape {self.method.shape}, got {mask.dtype} {mask.shape}"
-            )
-        return Runs(**{name: getattr(self, name)[mask] for name in self.__dataclass_fields__})
-
     def accuracy(self, method: str, lr: float | None = None) -> np.ndarray:
         """Test accuracies of one method (and learning rate): shape (n_budgets, n_seeds), both ascending."""
         mask = self.select(method, lr)
@@ -353,54 +239,29 @@ def combine(runs: Sequence[Runs]) -> Runs:
         raise TypeError(f"runs must be a non-empty sequence of Runs, got {type(runs).__name__}")
     if len({r.predictions.shape[1] for r in runs}) != 1:
         raise ValueError("runs must come from the same test set")
-    fields = Runs.__dataclass_fields__
-    return Runs(**{name: np.concatenate([getattr(r, name) for r in runs]) for name in fields})
-
-
-def at_lrs(runs: Runs, lrs: Mapping[str, float]) -> Runs:
-    """The runs of each trained method at its learning rate ``lrs[method]``, and all runs of the other methods."""
-    if not isinstance(runs, Runs):
-        raise TypeError(f"runs must be a Runs, got {type(runs).__name__}")
-    if not isinstance(lrs, Mapping):
-        raise TypeError(f"lrs must be a mapping method -> learning rate, got {type(lrs).__name__}")
-    keep = np.isin(runs.method, [m for m in METHODS if m not in TRAINED])
-    for method, lr in lrs.items():
-        keep |= runs.select(method, lr)
-    return runs.subset(keep)
+    return Runs(**{name: np.concatenate([getattr(r, name) for r in runs]) for name in Runs.__dataclass_fields__})
 
 
 def _lrs_by_method(lrs: Sequence[float] | Mapping[str, Sequence[float]], methods: Sequence[str]) -> dict:
     trained = [m for m in methods if m in TRAINED]
-    if isinstance(lrs, Mapping):
-        missing = [m for m in trained if m not in lrs]
-        if missing:
-            raise ValueError(f"lrs must give learning rates for {trained}, missing {missing}")
-        table = {m: lrs[m] for m in trained}
-    else:
-        table = dict.fromkeys(trained, lrs)
+    if isinstance(lrs, Mapping) and any(m not in lrs for m in trained):
+        raise ValueError(f"lrs must give learning rates for each of {trained}, got {sorted(lrs)}")
     out = {}
-    for m, values in table.items():
+    for m in trained:
+        values = lrs[m] if isinstance(lrs, Mapping) else lrs
         values = (values,) if isinstance(values, int | float) else values
         if isinstance(values, str) or not isinstance(values, Sequence) or not values:
             raise TypeError(
-                f"lrs must be a non-empty sequence of learning rates (or a mapping of them), got {values!r}"
+                f"lrs must be a non-empty sequence of learning rates (or a mapping to them), got {values!r}"
             )
         out[m] = tuple(check_real(lr, "lrs", min_value=0, min_inclusive=False) for lr in values)
     return out
 
 
 def _config(lr: float, n: int, steps: int, batch_size: int, schedule: str, seed: int) -> training.TrainConfig:
-    epochs = math.ceil(steps / math.ceil(n / min(batch_size, n)))
-    return training.TrainConfig(
-        lr=lr,
-        epochs=epochs,
-        batch_size=batch_size,
-        optimiser="adam",
-        max_steps=steps,
-        lr_schedule=schedule,
-        seed=seed,
-        on_divergence="stop",
-    )
+    epochs = math.ceil(steps / math.ceil(n / min(batch_size, n)))  # enough epochs for exactly `steps` steps
+    settings = {"optimiser": "adam", "max_steps": steps, "lr_schedule": schedule, "on_divergence": "stop"}
+    return training.TrainConfig(lr=lr, epochs=epochs, batch_size=batch_size, seed=seed, **settings)
 
 
 def compare(
@@ -500,10 +361,8 @@ def compare(
                         history = training.train(head, config, (torch.from_numpy(F_train), y))
                         scores, change = training.predict(head, F_held), 0.0
                     else:
-                        if method == "scratch":
-                            model = scratch(seed)
-                        else:
-                            model = new_head(pretrained, k, freeze_features=False, seed=seed)
+                        fresh = method == "scratch"
+                        model = scratch(seed) if fresh else new_head(pretrained, k, freeze_features=False, seed=seed)
                         start = copy.deepcopy(model.features)
                         history = training.train(model, config, (X, y))
                         scores, change = training.predict(model, X_held), relative_change(start, model.features)
@@ -622,21 +481,6 @@ def best_and_worst(scores: Sequence[Score], per_method: int = 2) -> tuple[list[S
     ordered = sorted(scores, key=lambda s: -s.mean)
     best = [s for m in METHODS for s in [t for t in ordered if t.method == m][:per_method]]
     return best, ordered[-1]
-
-
-def misclassified(predictions: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the first ``k`` examples whose predicted label differs from ``y`` (fewer if there are fewer).
-
-    Examples
-    --------
-    >>> misclassified(np.array([1, 0, 1, 1, 0]), np.array([1, 1, 1, 0, 1]), 2).tolist()
-    [1, 3]
-    """
-    predictions = check_array(predictions, "predictions", ndim=1, dtype="integer")
-    y = check_array(y, "y", ndim=1, dtype="integer")
-    check_same_length(predictions=predictions, y=y)
-    k = check_int(k, "k", min_value=1)
-    return np.flatnonzero(predictions != y)[:k]
 
 
 def standard_error(accuracy: float, n: int) -> float:

@@ -93,6 +93,10 @@ def test_bad_training_arguments_raise_named_errors():
         backprop_training.train_sgd(model, X[:, :2], y, lr=0.1, epochs=1)
     with pytest.raises(ValueError, match="epochs"):
         backprop_training.train_sgd(model, X, y, lr=0.1, epochs=10**12)
+    with pytest.raises(ValueError, match=r"y must hold labels in \[0, 3\)"):
+        backprop_training.train_sgd(model, X, y + 1, lr=0.1, epochs=1)
+    with pytest.raises(ValueError, match=r"test\[1\] must hold labels"):
+        backprop_training.train_sgd(model, X, y, lr=0.1, epochs=1, test=(X, y - 1))
 
 
 def test_a_diverging_run_raises_instead_of_returning_nan():

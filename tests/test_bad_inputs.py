@@ -50,6 +50,7 @@ NOT_CALLED_BY_USERS = (
     "nnbook.book.build",
     "nnbook.book.report_page",
     "nnbook.book.rerun",
+    "nnbook.book.frontpage",
 )
 
 
@@ -76,12 +77,12 @@ def public_callables() -> Iterator[tuple[str, str, Callable]]:
             yield module_name, name, obj
 
 
-def tests_file_of(module_name: str) -> Path:
+def module_tests_path(module_name: str) -> Path:
     return TESTS / f"test_{module_name.rsplit('.', 1)[-1] if module_name != 'nnbook' else 'nnbook'}.py"
 
 
 def valid_calls(module_name: str) -> dict[str, Callable[[], dict]]:
-    path = tests_file_of(module_name)
+    path = module_tests_path(module_name)
     if not path.is_file():
         return {}
     spec = importlib.util.spec_from_file_location(f"_bad_inputs_{path.stem}", path)
@@ -262,7 +263,7 @@ def baseline(module_name: str, name: str, obj: Callable) -> dict:
     if required:
         pytest.fail(
             f"{module_name}.{name} needs arguments: add VALID_CALLS[{name!r}] (a function returning valid keyword "
-            f"arguments) to {tests_file_of(module_name).relative_to(TESTS.parent)}"
+            f"arguments) to {module_tests_path(module_name).relative_to(TESTS.parent)}"
         )
     return {}
 

@@ -9,6 +9,19 @@ import torch
 from nnbook import boxes
 from nnbook.expressivity import count_linear_pieces
 
+# A valid call of every public function that needs arguments (used by the bad-input test of all callables).
+VALID_CALLS = {
+    "step": lambda: {"x": np.linspace(-1, 1, 5)},
+    "relu": lambda: {"x": np.linspace(-1, 1, 5)},
+    "box": lambda: {"x": np.linspace(-1, 2, 7), "height": 1.0, "width": 1.0, "start": 0.0, "ramp": 0.1},
+    "fit_boxes": lambda: {"f": np.sin, "bound": 1.0, "n_boxes": 4},
+    "relu_interpolant": lambda: {"f": np.sin, "bound": 1.0, "n_units": 4},
+    "fit_boxes_2d": lambda: {"f": lambda X: X[:, 0] * X[:, 1], "bound": 1.0, "n_per_axis": 3},
+    "box_units": lambda: {"n_per_axis": 10, "dim": 2},
+    "sup_error": lambda: {"approx": boxes.fit_boxes(np.sin, 1.0, 4), "f": np.sin, "bound": 1.0, "num_points": 101},
+    "power_law_exponent": lambda: {"units": np.array([10.0, 100.0]), "errors": np.array([1.0, 0.1])},
+}
+
 
 def test_step_box_is_an_indicator():
     x = np.linspace(-2, 3, 5001)
@@ -73,9 +86,10 @@ def test_box_grid_2d_equals_the_two_layer_step_network():
     approx = boxes.fit_boxes_2d(f, 1.0, 5)
     X = np.random.default_rng(1).uniform(-1.2, 1.2, (2000, 2))
     e = approx.edges
-    ind_x = boxes.step(X[:, :1] - e[:-1]) - boxes.step(X[:, :1] - e[1:])  # first layer, (m, n) per axis
-    ind_y = boxes.step(X[:, 1:] - e[:-1]) - boxes.step(X[:, 1:] - e[1:])
-    second = boxes.step(ind_x[:, :, None] + ind_y[:, None, :] - 1.5)  # (m, n, n) box units
+    H = lambda z: (z >= 0).astype(float)  # noqa: E731  (the step unit, written out: the oracle)
+    ind_x = H(X[:, :1] - e[:-1]) - H(X[:, :1] - e[1:])  # first layer, (m, n) per axis
+    ind_y = H(X[:, 1:] - e[:-1]) - H(X[:, 1:] - e[1:])
+    second = H(ind_x[:, :, None] + ind_y[:, None, :] - 1.5)  # (m, n, n) box units
     explicit = np.einsum("mij,ij->m", second, approx.heights)
     np.testing.assert_allclose(approx(X), explicit, rtol=1e-12, atol=1e-12)
     assert approx.n_units == 2 * 6 + 25

@@ -13,7 +13,32 @@ from nnbook import depthwidth
 from nnbook.data import spirals
 from nnbook.expressivity import max_regions
 from nnbook.regions import regions_on_grid
-from nnbook.training import TrainConfig, train
+from nnbook.training import TrainConfig
+
+
+def _tiny_sets():
+    return [spirals(8, 2, rng=s) for s in range(2)]
+
+
+# A valid call of every public function that needs arguments (used by the bad-input test of all callables).
+VALID_CALLS = {
+    "n_parameters": lambda: {"n_inputs": 2, "depth": 2, "width": 4, "n_outputs": 3, "batch_norm": True},
+    "width_for_parameters": lambda: {"n_inputs": 2, "depth": 1, "n_outputs": 3, "target": 100, "batch_norm": False},
+    "mlp": lambda: {"n_inputs": 2, "depth": 2, "width": 4, "n_outputs": 3, "seed": 0, "batch_norm": True},
+    "fold_batchnorm": lambda: {"model": depthwidth.mlp(2, 2, 4, 3, 0, batch_norm=True)},
+    "fit_seeds": lambda: {
+        "train_sets": _tiny_sets(),
+        "test_sets": _tiny_sets(),
+        "depth": 1,
+        "width": 4,
+        "config": TrainConfig(lr=0.01, epochs=1, batch_size=8, optimiser="adam", device="cpu"),
+        "seeds": [0, 1],
+        "resolution": 5,
+        "near_radius": 0.5,
+    },
+    "paired_difference": lambda: {"a": np.array([0.9, 0.8]), "b": np.array([0.7, 0.8])},
+    "predict_grid": lambda: {"model": depthwidth.mlp(2, 1, 4, 3, 0), "lo": -1.0, "hi": 1.0, "resolution": 5},
+}
 
 
 @pytest.fixture(scope="module")
@@ -122,74 +147,6 @@ def test_fold_batchnorm_computes_the_same_function():
         depthwidth.fold_batchnorm(nn.Sequential(nn.Linear(2, 2), nn.Tanh()))
 
 
-# --- seed stacks -----------------------------------------------------------------------------------------------------
-
-
-def test_stack_evaluates_every_member_on_its_own_inputs(seed_sets):
-    members = [depthwidth.mlp(2, 2, 5, 3, s, batch_norm=True) for s in range(3)]
-    stack = depthwidth.SeedStack(members)
-    X = torch.tensor(np.stack([X for X, _ in seed_sets[:3]], axis=1), dtype=torch.float32)
-    for mode in ("train", "eval"):
-        stack.train(mode == "train")
-        for m in members:
-            m.train(mode == "train")
-        logits = stack.logits(X)
-        for s, m in enumerate(members):
-            torch.testing.assert_close(logits[:, s], m(X[:, s]), rtol=1e-6, atol=1e-6)
-
-
-def test_joint_cross_entropy_is_the_sum_of_the_members(seed_sets):
-    members = [depthwidth.mlp(2, 1, 4, 3, s) for s in range(3)]
-    stack = depthwidth.SeedStack(members)
-    X = torch.tensor(np.stack([X for X, _ in seed_sets[:3]], axis=1), dtype=torch.float32)
-    Y = np.stack([y for _, y in seed_sets[:3]], axis=1)
-    joint = nn.functional.cross_entropy(stack(X), torch.from_numpy(stack.encode_labels(Y)))
-    separate = sum(nn.functional.cross_entropy(m(X[:, s]), torch.from_numpy(Y[:, s])) for s, m in enumerate(members))
-    torch.testing.assert_close(joint, separate, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(torch.logsumexp(stack(X), dim=1).detach().numpy(), 0.0, atol=1e-5)
-
-
-def test_encode_labels_is_base_c_positional():
-    stack = depthwidth.SeedStack([depthwidth.mlp(2, 1, 2, 3, s) for s in range(3)])
-    Y = np.array([[0, 0, 0], [2, 1, 0], [1, 2, 2], [2, 2, 2]])
-    np.testing.assert_array_equal(stack.encode_labels(Y), [0, 2 * 9 + 3, 9 + 2 * 3 + 2, 26])
-    with pytest.raises(ValueError, match="labels"):
-        stack.encode_labels(np.array([[0, 3, 0]]))
-    with pytest.raises(ValueError, match="Y"):
-        stack.encode_labels(np.array([[0, 1]]))
-
-
-@pytest.mark.parametrize("batch_norm", [False, True])
-def test_training_the_stack_equals_separate_runs(seed_sets, batch_norm):
-    cfg = config(seed=4)
-    members = [depthwidth.mlp(2, 2, 6, 3, s, batch_norm=batch_norm) for s in range(3)]
-    stack = depthwidth.SeedStack(members)
-    X = np.stack([X for X, _ in seed_sets[:3]], axis=1)
-    history = train(stack, cfg, (X, stack.encode_labels(np.stack([y for _, y in seed_sets[:3]], axis=1))))
-    assert history.steps == 3 * math.ceil(90 / 16)
-    for s, (Xs, ys) in enumerate(seed_sets[:3]):  # oracle: each member trained on its own by the same loop
-        alone = depthwidth.mlp(2, 2, 6, 3, s, batch_norm=batch_norm)
-        train(alone, cfg, (Xs, ys))
-        mine = stack.member(s)
-        assert not mine.training
-        for (name, p), q in zip(alone.state_dict().items(), mine.state_dict().values(), strict=True):
-            torch.testing.assert_close(q.float(), p.float(), rtol=1e-4, atol=1e-5, msg=name)
-
-
-def test_stack_rejects_mismatched_or_oversized_members():
-    with pytest.raises(ValueError, match="same"):
-        depthwidth.SeedStack([depthwidth.mlp(2, 1, 4, 3, 0), depthwidth.mlp(2, 1, 5, 3, 1)])
-    with pytest.raises(ValueError, match="limit"):
-        depthwidth.SeedStack([depthwidth.mlp(2, 1, 2, 10, s) for s in range(4)])  # 10**4 joint classes
-    with pytest.raises(TypeError, match="members"):
-        depthwidth.SeedStack([])
-    bad = depthwidth.mlp(2, 1, 4, 3, 0)
-    with torch.no_grad():
-        bad[0].weight[0, 0] = float("nan")
-    with pytest.raises(ValueError, match=r"members\[1\]"):
-        depthwidth.SeedStack([depthwidth.mlp(2, 1, 4, 3, 0), bad])
-
-
 def test_fit_seeds_scores_every_member(seed_sets):
     tests = [spirals(20, 3, noise=0.2, rng=10 + s) for s in range(6)]
     seeds = [5, 6, 7, 8, 9, 10]
@@ -213,7 +170,9 @@ def test_fit_seeds_scores_every_member(seed_sets):
             losses.append(float(nn.functional.cross_entropy(logits, torch.from_numpy(seed_sets[s][1]))))
     assert fits.train_loss[-1] == pytest.approx(np.mean(losses), rel=1e-5)
     assert fits.near_far is None and fits.initial_near_far is None
-    again = depthwidth.fit_seeds(seed_sets, tests, 2, 8, config(), seeds=seeds, resolution=40, near_radius=0.2)
+    again = depthwidth.fit_seeds(
+        seed_sets, tests, 2, 8, config(), seeds=seeds, resolution=40, near_radius=0.2, initial=True
+    )
     np.testing.assert_array_equal(again.test_accuracy, fits.test_accuracy)
     np.testing.assert_array_equal(again.num_regions, fits.num_regions)
     for s, model in enumerate(again.models):  # oracle: boundary fractions counted by hand on each member's grid
@@ -228,7 +187,20 @@ def test_fit_seeds_scores_every_member(seed_sets):
             40, 40
         )
         assert again.near_far[s] == pytest.approx(edge[near].mean() / edge[~near].mean(), rel=1e-12)
-    assert again.initial_near_far is None and again.initial_regions is None
+    np.testing.assert_array_equal(again.initial_regions, fits.initial_regions)
+    for s, seed in enumerate(seeds):  # at initialisation, oracle as above on the untrained network
+        init = depthwidth.mlp(2, 2, 8, 3, seed, batch_norm=True).eval()
+        labels = regions_on_grid(depthwidth.fold_batchnorm(init), -1.5, 1.5, 40).labels
+        edge = np.zeros(labels.shape, dtype=bool)
+        edge[:, :-1] |= labels[:, 1:] != labels[:, :-1]
+        edge[:-1, :] |= labels[1:, :] != labels[:-1, :]
+        xs = np.linspace(-1.5, 1.5, 40)
+        gx, gy = np.meshgrid(xs, xs)
+        X = seed_sets[s][0]
+        near = (np.hypot(gx.ravel()[:, None] - X[:, 0], gy.ravel()[:, None] - X[:, 1]).min(axis=1) <= 0.2).reshape(
+            40, 40
+        )
+        assert again.initial_near_far[s] == pytest.approx(edge[near].mean() / edge[~near].mean(), rel=1e-12)
 
 
 def test_fit_seeds_rejects_bad_input(seed_sets):
@@ -270,3 +242,12 @@ def test_predict_grid_orientation():
         depthwidth.predict_grid(net, resolution=1)
     with pytest.raises(ValueError, match="hi"):
         depthwidth.predict_grid(net, 1.0, 0.0)
+
+
+def test_fit_seeds_refuses_a_radius_that_separates_nothing(seed_sets):
+    with pytest.raises(ValueError, match="near_radius"):
+        depthwidth.fit_seeds(seed_sets[:2], seed_sets[:2], 1, 4, config(), near_radius=100.0)
+    with pytest.raises(ValueError, match="hi"):
+        depthwidth.fit_seeds(seed_sets[:2], seed_sets[:2], 1, 4, config(), lo=1.0, hi=0.0)
+    with pytest.raises(TypeError, match="config"):
+        depthwidth.fit_seeds(seed_sets[:2], seed_sets[:2], 1, 4, {"lr": 0.1})

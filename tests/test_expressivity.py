@@ -16,6 +16,15 @@ from torch import nn
 from nnbook import expressivity, regions
 from nnbook.sawtooth import sawtooth_network
 
+# A valid call of every public function that needs arguments (used by the bad-input test of all callables).
+VALID_CALLS = {
+    "piecewise_linear": lambda: {"model": sawtooth_network(2), "lo": -2.0, "hi": 2.0, "rtol": 1e-9},
+    "count_linear_pieces": lambda: {"model": sawtooth_network(2), "lo": -2.0, "hi": 2.0, "rtol": 1e-9},
+    "segment_network": lambda: {"model": random_net(0, 2, 3, n_in=2), "start": np.zeros(2), "end": np.ones(2)},
+    "max_regions_one_layer": lambda: {"n_inputs": 2, "width": 16},
+    "max_regions": lambda: {"n_inputs": 2, "widths": [16, 16]},
+}
+
 
 def forward(net: nn.Sequential, x: np.ndarray) -> np.ndarray:
     with torch.no_grad():

@@ -12,6 +12,21 @@ from nnbook import regions
 from nnbook.expressivity import max_regions_one_layer
 from nnbook.sawtooth import sawtooth_network
 
+# A valid call of every public function that needs arguments (used by the bad-input test of all callables).
+VALID_CALLS = {
+    "count_pieces_on_grid": lambda: {"model": sawtooth_network(2), "lo": -2.0, "hi": 2.0, "num_points": 101},
+    "activation_patterns": lambda: {"model": random_net(0, 2, 3, n_in=2), "X": np.zeros((4, 2))},
+    "regions_on_grid": lambda: {"model": random_net(0, 2, 3, n_in=2), "lo": -1.0, "hi": 1.0, "resolution": 20},
+    "pattern_labels": lambda: {"patterns": np.array([[True, False], [False, False]])},
+    "region_boundaries": lambda: {"labels": np.array([[0, 1], [0, 1]])},
+    "near_data": lambda: {"xs": np.linspace(-1, 1, 5), "points": np.zeros((2, 2)), "radius": 0.5},
+    "boundary_density": lambda: {
+        "grid": regions.regions_on_grid(random_net(0, 1, 3, n_in=2), -1.0, 1.0, 20),
+        "points": np.zeros((3, 2)),
+        "radius": 0.3,
+    },
+}
+
 
 def set_params(layer: nn.Linear, weight, bias) -> nn.Linear:
     with torch.no_grad():
@@ -66,6 +81,8 @@ def test_regions_of_two_axis_lines_are_quadrants():
     grid = regions.regions_on_grid(net, -1.0, 1.0, resolution=20)
     assert grid.num_regions == 4
     assert grid.labels.shape == (20, 20)
+    np.testing.assert_array_equal(grid.xs, np.linspace(-1.0, 1.0, 20))
+    assert sorted(np.unique(grid.labels).tolist()) == [0, 1, 2, 3]
     # row index is the second coordinate: bottom-left and top-right quadrants differ
     assert grid.labels[0, 0] != grid.labels[-1, -1] and grid.labels[0, -1] != grid.labels[-1, 0]
 
@@ -144,3 +161,13 @@ def test_boundary_density_near_and_far():
         regions.boundary_density(grid, near_line, radius=10.0)
     with pytest.raises(TypeError, match="grid"):
         regions.boundary_density(grid.labels, near_line, radius=0.1)
+
+
+def test_near_data_against_brute_force_distances():
+    rng = np.random.default_rng(3)
+    xs, points = np.linspace(-1, 1, 23), rng.uniform(-1, 1, (40, 2))
+    gx, gy = np.meshgrid(xs, xs)
+    distance = np.hypot(gx[..., None] - points[:, 0], gy[..., None] - points[:, 1]).min(axis=-1)
+    np.testing.assert_array_equal(regions.near_data(xs, points, 0.15), distance <= 0.15)
+    with pytest.raises(ValueError, match="xs"):
+        regions.near_data(np.zeros(regions.MAX_RESOLUTION + 1), points, 0.1)

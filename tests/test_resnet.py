@@ -17,6 +17,13 @@ VALID_CALLS = {
     "small_resnet": lambda: {"num_classes": 3, "widths": (4, 8), "seed": 0},
     "parameter_count": lambda: {"model": nn.Linear(3, 2)},
     "from_torchvision": lambda: {"model": resnet18(num_classes=3), "side": 8, "size": 32},
+    "new_head": lambda: {"model": resnet.small_resnet(10, (4,)), "num_classes": 2, "freeze_features": True, "seed": 0},
+    "extract_features": lambda: {
+        "model": resnet.small_resnet(10, (4,)),
+        "X": np.random.default_rng(0).random((5, 784)),
+    },
+    "rms_weight": lambda: {"model": nn.Linear(2, 2)},
+    "relative_change": lambda: {"before": nn.Linear(2, 2), "after": nn.Linear(2, 2)},
 }
 
 

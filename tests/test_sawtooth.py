@@ -10,6 +10,19 @@ from torch import nn
 from nnbook import sawtooth
 from nnbook.expressivity import count_linear_pieces, piecewise_linear
 
+# A valid call of every public function that needs arguments (used by the bad-input test of all callables).
+VALID_CALLS = {
+    "sawtooth": lambda: {"x": np.linspace(-2, 2, 9), "depth": 2},
+    "noisy_middle_layer": lambda: {"noise_level": 0.1, "generator": 0},
+    "random_middle_layer": lambda: {"generator": 0},
+    "sawtooth_network": lambda: {"num_hidden_layers": 3},
+    "reinitialised": lambda: {"model": sawtooth.sawtooth_network(3), "seed": 0},
+    "variant_network": lambda: {"depth": 3, "kind": "noisy", "seed": 0, "noise_level": 0.1},
+    "pieces_vs_depth": lambda: {"depths": [0, 2, 4], "kind": "noisy", "seeds": [0, 1], "noise_level": 0.1},
+    "growth_exponent": lambda: {"depths": [1, 2, 3], "counts": np.array([[2.0, 4.0, 8.0]])},
+    "breakdown_level": lambda: {"levels": [0.1, 1.0], "exponents": [0.9, 0.2], "threshold": 0.5},
+}
+
 
 def run(net: nn.Module, x: np.ndarray) -> np.ndarray:
     with torch.no_grad():
@@ -228,6 +241,7 @@ def test_pieces_vs_depth_exact_doubles_and_is_reproducible():
     np.testing.assert_array_equal(pieces.count, np.tile(2 ** np.arange(9), (2, 1)))
     np.testing.assert_array_equal(pieces.wide, pieces.count)  # equal pieces, none a sliver
     np.testing.assert_array_equal(pieces.depths, np.arange(9))
+    assert pieces.min_width_fraction == 0.25
     a = sawtooth.pieces_vs_depth([2, 4, 6], "noisy", seeds=[0, 1, 2], noise_level=0.5)
     b = sawtooth.pieces_vs_depth([2, 4, 6], "noisy", seeds=[0, 1, 2], noise_level=0.5)
     np.testing.assert_array_equal(a.count, b.count)

@@ -133,5 +133,10 @@ def test_validation_split_is_stratified_disjoint_and_seeded():
     assert set(X_fit[:, 0]).isdisjoint(X_val[:, 0]) and len(set(X_fit[:, 0]) | set(X_val[:, 0])) == 20
     again = torch_nets.validation_split(X, y, size=8, seed=1)[1][0]
     np.testing.assert_array_equal(again, X_val)
+    (X_small, y_small), (X_val2, _) = torch_nets.validation_split(X, y, size=8, seed=1, fit_size=4)
+    assert X_small.shape == (4, 2) and np.bincount(y_small).tolist() == [1, 1, 1, 1]
+    np.testing.assert_array_equal(X_val2.shape, (8, 2))
     with pytest.raises(ValueError, match="size"):
         torch_nets.validation_split(X, y, size=20)
+    with pytest.raises(ValueError, match="fit_size"):
+        torch_nets.validation_split(X, y, size=8, fit_size=13)

@@ -79,10 +79,6 @@ VALID_CALLS = {
     "upscale_images": lambda: {"images": np.full((2, 3, 3), 0.5), "size": 6, "margin": 1},
     "digits_task": lambda: {"n_val": 100, "n_test": 100, "seed": 1},
     "label_subset": lambda: {"y": np.array([0, 0, 1, 1, 1]), "n": 3, "rng": 0},
-    "new_head": lambda: {"model": tiny_pretrained(), "num_classes": 2, "freeze_features": True, "seed": 0},
-    "extract_features": lambda: {"model": tiny_pretrained(), "X": task().X_test[:5]},
-    "rms_weight": lambda: {"model": nn.Linear(2, 2)},
-    "relative_change": lambda: {"before": nn.Linear(2, 2), "after": nn.Linear(2, 2)},
     "compare": lambda: {
         "pretrained": tiny_pretrained(),
         "task": task(),
@@ -94,11 +90,9 @@ VALID_CALLS = {
         "methods": ["probe", "boosting"],
     },
     "combine": lambda: {"runs": [synthetic_runs(), synthetic_runs()]},
-    "at_lrs": lambda: {"runs": synthetic_runs(), "lrs": {"scratch": 0.1, "probe": 0.01}},
     "ranking": lambda: {"runs": synthetic_runs(), "n_train": 20},
     "best_lrs": lambda: {"runs": synthetic_runs(), "n_train": 20},
     "best_and_worst": lambda: {"scores": transfer.ranking(synthetic_runs(), 20), "per_method": 1},
-    "misclassified": lambda: {"predictions": np.array([0, 1, 1]), "y": np.array([0, 0, 1]), "k": 2},
     "standard_error": lambda: {"accuracy": 0.9, "n": 100},
 }
 
@@ -181,19 +175,19 @@ def state(module: nn.Module) -> dict[str, torch.Tensor]:
 def test_new_head_copies_and_does_not_share():
     net = tiny_pretrained()
     before = state(net)
-    model = transfer.new_head(net, 2, freeze_features=False, seed=0)
+    model = resnet.new_head(net, 2, freeze_features=False, seed=0)
     with torch.no_grad():
         next(model.features.parameters()).add_(1.0)
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())
-    same = transfer.new_head(net, 2, freeze_features=True, seed=0)
+    same = resnet.new_head(net, 2, freeze_features=True, seed=0)
     assert torch.equal(same.head.weight, model.head.weight)
-    assert not torch.equal(transfer.new_head(net, 2, freeze_features=True, seed=1).head.weight, model.head.weight)
+    assert not torch.equal(resnet.new_head(net, 2, freeze_features=True, seed=1).head.weight, model.head.weight)
     assert all(p.requires_grad for p in model.parameters())
     assert not any(p.requires_grad for p in same.features.parameters()) and same.head.weight.requires_grad
 
 
 def test_probe_updates_no_frozen_weight_and_no_batch_norm_statistic():
-    probe = transfer.new_head(tiny_pretrained(), 2, freeze_features=True, seed=0)
+    probe = resnet.new_head(tiny_pretrained(), 2, freeze_features=True, seed=0)
     features_before, head_before = state(probe.features), state(probe.head)
     assert any("running_mean" in k for k in features_before)
     X, y = task().X_train[:40], task().y_train[:40]
@@ -204,7 +198,7 @@ def test_probe_updates_no_frozen_weight_and_no_batch_norm_statistic():
 
 
 def test_fine_tuning_updates_weights_and_statistics():
-    model = transfer.new_head(tiny_pretrained(), 2, freeze_features=False, seed=0)
+    model = resnet.new_head(tiny_pretrained(), 2, freeze_features=False, seed=0)
     before = state(model.features)
     X, y = task().X_train[:40], task().y_train[:40]
     training.train(model, training.TrainConfig(lr=0.01, epochs=1, batch_size=8, seed=0), (X, y))
@@ -218,10 +212,10 @@ def test_head_on_extracted_features_is_the_frozen_network_probe():
     net = tiny_pretrained()
     X, y = task().X_train[:50], task().y_train[:50]
     config = training.TrainConfig(lr=0.05, epochs=3, batch_size=16, optimiser="adam", seed=2)
-    probe = transfer.new_head(net, 2, freeze_features=True, seed=7)
+    probe = resnet.new_head(net, 2, freeze_features=True, seed=7)
     training.train(probe, config, (X, y))
-    head = transfer.new_head(net, 2, freeze_features=True, seed=7).head
-    training.train(head, config, (transfer.extract_features(net, X), y))
+    head = resnet.new_head(net, 2, freeze_features=True, seed=7).head
+    training.train(head, config, (resnet.extract_features(net, X), y))
     np.testing.assert_allclose(head.weight.detach().numpy(), probe.head.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(head.bias.detach().numpy(), probe.head.bias.detach().numpy(), rtol=1e-5, atol=1e-6)
 
@@ -229,7 +223,7 @@ def test_head_on_extracted_features_is_the_frozen_network_probe():
 def test_extract_features_is_the_eval_mode_feature_map():
     net = copy.deepcopy(tiny_pretrained()).train()
     X = task().X_test[:7]
-    feats = transfer.extract_features(net, X)
+    feats = resnet.extract_features(net, X)
     assert net.training  # left as it was
     net.eval()
     with torch.no_grad():
@@ -244,9 +238,9 @@ def test_relative_change_and_rms_weight_closed_forms():
         b.weight.add_(0.5)
     params = torch.cat([a.weight.ravel(), a.bias]).detach().double()
     expected = math.sqrt(12 * 0.25) / float(params.norm())
-    assert transfer.relative_change(a, b) == pytest.approx(expected, rel=1e-6)
-    assert transfer.relative_change(a, a) == 0.0
-    assert transfer.rms_weight(a) == pytest.approx(float(params.norm()) / math.sqrt(15), rel=1e-6)
+    assert resnet.relative_change(a, b) == pytest.approx(expected, rel=1e-6)
+    assert resnet.relative_change(a, a) == 0.0
+    assert resnet.rms_weight(a) == pytest.approx(float(params.norm()) / math.sqrt(15), rel=1e-6)
 
 
 # --- the comparison ---------------------------------------------------------------------------------------------
@@ -336,22 +330,20 @@ def test_ranking_best_and_worst_and_best_lrs():
     }
 
 
-def test_at_lrs_combine_and_accuracy():
+def test_combine_and_accuracy():
     runs = synthetic_runs()
-    picked = transfer.at_lrs(runs, {"scratch": 0.1, "probe": 0.01})
-    assert picked.method.tolist() == ["scratch", "scratch", "probe", "probe", "boosting", "boosting"]
-    both = transfer.combine([picked, picked])
-    assert both.method.shape == (12,)
-    np.testing.assert_allclose(picked.accuracy("probe", 0.01), [[0.85, 0.95]])
+    np.testing.assert_allclose(runs.accuracy("probe", 0.01), [[0.85, 0.95]])
+    np.testing.assert_allclose(runs.accuracy("boosting"), [[0.5, 0.4]])
+    both = transfer.combine([runs, runs])
+    assert both.method.shape == (20,) and both.predictions.shape == (20, 3)
     with pytest.raises(ValueError, match="one run per budget and seed"):
         both.accuracy("probe", 0.01)
+    with pytest.raises(ValueError, match="no runs"):
+        runs.select("finetune")
 
 
-def test_misclassified_and_standard_error():
-    assert transfer.misclassified(np.array([0, 1, 0, 1]), np.array([1, 1, 1, 1]), 5).tolist() == [0, 2]
+def test_standard_error():
     assert transfer.standard_error(0.75, 300) == pytest.approx(math.sqrt(0.75 * 0.25 / 300))
     assert transfer.standard_error(1.0, 10) == 0.0
     with pytest.raises(ValueError, match="accuracy"):
         transfer.standard_error(1.5, 10)
-    with pytest.raises(ValueError, match="y"):
-        transfer.misclassified(np.array([0, 1]), np.array([0, 1, 1]), 1)

@@ -15,22 +15,24 @@ what early stopping on a validation set would have kept.
 # %%
 # The setup
 # ---------
-# The bundled MNIST images; 500 of the 4000 training images are held out,
+# The bundled MNIST images: 500 of the 4000 training images are held out,
 # stratified by digit, as a validation set, which is what early stopping
-# watches (the test set only reports). To repeat the exercise on
-# Fashion-MNIST, point the script at its IDX files:
-# ``data.load_mnist("path/to/folder", kind="fashion")``. Three seeds, 30
-# epochs each (the student trained for 100 on 60,000 images).
+# watches (the test set only reports), and the network is fitted to 1000 of
+# the others, so that it memorises them within a few seconds of training.
+# To repeat the exercise on Fashion-MNIST, point the script at its IDX
+# files: ``data.load_mnist("path/to/folder", kind="fashion")``, and raise
+# ``FIT`` (the student fitted 60,000 images for 100 epochs). Three seeds, 60
+# epochs each.
 import numpy as np
 
 from nnbook import book, data, plotting, torch_nets, training
 
-SIZES, EPOCHS, SEEDS = [784, 256, 128, 64, 10], 30, (0, 1, 2)
+SIZES, EPOCHS, SEEDS, FIT = [784, 256, 128, 64, 10], 60, (0, 1, 2), 1000
 split = data.load_mnist()
 test = (split.X_test, split.y_test)
 histories = []
 for seed in SEEDS:
-    fit, val = torch_nets.validation_split(split.X_train, split.y_train, size=500, seed=seed)
+    fit, val = torch_nets.validation_split(split.X_train, split.y_train, size=500, seed=seed, fit_size=FIT)
     config = training.TrainConfig(lr=0.1, batch_size=64, epochs=EPOCHS, seed=seed)
     histories.append(training.train(torch_nets.mlp(SIZES, seed=seed), config, fit, val=val, test=test))
 
@@ -66,7 +68,7 @@ plotting.band(ax2, epochs, test_acc, label="test accuracy", color="C3", quantile
 for stop in stops:
     ax2.plot(stop.best_epoch, stop.kept_test_accuracy, "kv", ms=6)
 ax2.plot([], [], "kv", label="kept by early stopping")
-ax2.set(xlabel="epoch", ylabel="test accuracy", ylim=(0.8, 1.0), title="Test accuracy")
+ax2.set(xlabel="epoch", ylabel="test accuracy", ylim=(0.75, 0.95), title="Test accuracy")
 ax2.legend(loc="lower right")
 
 # %%
@@ -89,30 +91,30 @@ with book.numbers():
     book.record("backprop/overfit_final_loss", np.mean([s.final_test_loss for s in stops]), fmt="{:.3f}")
     book.claim(
         "backprop/overfit_memorises",
-        "after 30 epochs the training loss is below 0.02 for every seed: the network has memorised its training set",
+        "after 60 epochs the training loss is below 0.02 for every seed: the network has memorised its training set",
         value=curves["train_loss"][:, -1].max(),
         at_most=0.02,
         fmt="{:.3f}",
     )
     book.claim(
         "backprop/overfit_turn",
-        "the test loss reaches its minimum at least five epochs before the end, for every seed (latest turn)",
+        "the test loss reaches its minimum at least ten epochs before the end, for every seed (latest turn)",
         value=int(turns.max()),
-        at_most=EPOCHS - 5,
+        at_most=EPOCHS - 10,
         fmt="{:d}",
     )
     book.claim(
         "backprop/overfit_rise",
-        "from its minimum to the last epoch the test loss rises by at least 3% for every seed (smallest ratio)",
+        "from its minimum to the last epoch the test loss rises by at least 15% for every seed (smallest ratio)",
         value=rise.min(),
-        at_least=1.03,
+        at_least=1.15,
         fmt="{:.2f}",
     )
     book.claim(
         "backprop/overfit_accuracy_holds",
-        "meanwhile the test accuracy stays within 1.5 points of its best (largest drop over the seeds)",
+        "meanwhile the test accuracy stays within 2 points of its best (largest drop over the seeds)",
         value=acc_drop.max(),
-        at_most=0.015,
+        at_most=0.02,
         fmt="{:.3f}",
     )
     book.claim(

@@ -177,6 +177,12 @@ with book.numbers():
     )
     book.record("expressivity/reset_max_pieces", int(reset.count.max()), fmt="{:d}", label="most pieces after reset")
     book.record(
+        "expressivity/constant16",
+        int(min((random_mid.count[:, -1] == 1).sum(), (reset.count[:, -1] == 1).sum())),
+        fmt="{:d}",
+        label="networks of depth 16 (of ten, either kind) that compute a constant",
+    )
+    book.record(
         "expressivity/random_max_pieces",
         int(random_mid.count.max()),
         fmt="{:d}",

@@ -55,9 +55,9 @@ ax.legend()
 # %%
 # When do float32 gradients become exactly zero?
 # ----------------------------------------------
-# A float32 number below about :math:`1.4 \times 10^{-45}` (the smallest
-# subnormal) rounds to zero. We sweep the depth from 2 to 60 and record the
-# gradient of the *first* weight matrix: its norm (computed in float64), and
+# A float32 number below half the smallest subnormal number rounds to zero.
+# We sweep the depth from 2 to 60 and record the gradient of the *first*
+# weight matrix: its norm (computed in float64), and
 # whether every entry is exactly zero. Besides PyTorch's default we include the
 # small initialisation :math:`U(\pm 0.03)` with zero biases
 # (:func:`nnbook.init.initialise`), under which the forward signal itself
@@ -76,7 +76,7 @@ def first_layer(depth: int, seed: int, kind: str) -> init.GradientNorms:
     return init.weight_gradient_norms(net, X, y)
 
 
-KINDS = ("plain, default", "plain, U(±0.03)", "residual, default", "batch norm, default")
+KINDS = ("plain, default", "residual, default", "batch norm, default", "plain, U(±0.03)")  # colours C0..C3
 sweep = {kind: [first_layer(int(d), 0, kind) for d in depths] for kind in KINDS}
 # the first depth (between 20 and 50, step 1) at which every entry of the first layer's gradient is 0, per seed
 zero_depth = [
@@ -95,8 +95,9 @@ for i, kind in enumerate(KINDS):
     ax.plot(depths[exact_zero], np.full(exact_zero.sum(), floor), "x", color=f"C{i}")
     float32_zero = np.array([g.norms_float32[0] == 0 and not z for g, z in zip(sweep[kind], exact_zero, strict=True)])
     ax.plot(depths[float32_zero], norms[float32_zero], "o", mfc="none", color="k", ms=7)
-ax.axhline(1.4e-45, color="0.4", ls="--", lw=1)
-ax.annotate("smallest float32", (40, 1.4e-45), xytext=(0, 3), textcoords="offset points", fontsize=8)
+tiny = float(np.finfo(np.float32).smallest_subnormal)
+ax.axhline(tiny, color="0.4", ls="--", lw=1)
+ax.annotate("smallest float32", (40, tiny), xytext=(0, 3), textcoords="offset points", fontsize=8)
 ax.plot([], [], "o", mfc="none", color="k", label="a float32 norm reads 0")
 ax.plot([], [], "kx", label="every entry exactly 0")
 ax.set(yscale="log", xlabel="hidden layers", ylabel="gradient norm of the first weight matrix")

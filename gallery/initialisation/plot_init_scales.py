@@ -259,6 +259,11 @@ with book.numbers():
     )
     book.record("initialisation/sigma1_large", float(np.median(values_before["U(±3)"][:, 0])), fmt="{:.2g}")
     book.record("initialisation/sigma1_he", float(before["He"].singular_values[0]), fmt="{:.3g}")
+    book.record(
+        "initialisation/he_sigma4_ratio",
+        float(before["He"].singular_values[3] / before["He"].singular_values[0]),
+        fmt="{:.2f}",
+    )
     book.record("initialisation/critical_lr_large", float(np.median(critical)), fmt="{:.1e}")
     book.claim(
         "initialisation/large_diverges",

@@ -20,8 +20,8 @@ is trained here, in a few seconds each, so that the whole pipeline is visible.
 # stride-2 convolution to 16 channels, three residual blocks of torchvision
 # with 16, 32 and 32 channels (the last two at stride 2: 14x14, 7x7 and 4x4
 # maps), global average pooling to 32 features and a linear head. It trains
-# for three epochs with Adam (learning rate 0.003, decaying along a half
-# cosine, batches of 32).
+# for six epochs with Adam (learning rate 0.003, decaying along a half cosine,
+# batches of 32).
 import numpy as np
 
 from nnbook import book, data, plotting, resnet, training, transfer
@@ -102,8 +102,10 @@ for i, s in enumerate(ranked, start=1):
 # Left: the mean test accuracy of the three trained methods over the seeds
 # (the band spans the lowest to the highest seed), with the two scikit-learn
 # methods as horizontal lines. Right: how far training moved the feature
-# extractor, :math:`\|\theta - \theta_0\| / \|\theta_0\|`, for the two
-# methods that train it.
+# extractor, :math:`\|\vartheta - \vartheta_0\| / \|\vartheta_0\|`, for the
+# two methods that train it, with the scale :math:`30\,\eta / \mathrm{rms}(\vartheta_0)`
+# that Adam's steps allow (each weight moves by about the learning rate per
+# step, and the 60 half-cosine learning rates add up to about :math:`30\,\eta`).
 fig, (ax_acc, ax_move) = plotting.new_figure(1, 2, width=10.0, height=3.8)
 lrs = np.array(LRS)
 for method in transfer.TRAINED:
@@ -116,7 +118,7 @@ ax_acc.legend(fontsize=8)
 for method, color in (("scratch", "C0"), ("finetune", "C2")):
     moved = np.array([table.feature_change[table.select(method, lr)] for lr in LRS]).T
     plotting.band(ax_move, lrs, moved, label=method, color=color, quantiles=(0.0, 1.0))
-ax_move.plot(lrs, 30 * lrs / transfer.rms_weight(pretrained.features), "k:", lw=1, label="30 lr / rms weight")
+ax_move.plot(lrs, 30 * lrs / resnet.rms_weight(pretrained.features), "k:", lw=1, label="30 lr / rms weight")
 ax_move.set(xscale="log", yscale="log", xlabel="peak learning rate", ylabel="relative change of the features")
 ax_move.legend(fontsize=8)
 
@@ -132,7 +134,7 @@ ax_move.legend(fontsize=8)
 BUDGETS = (20, 100, 1000)
 chosen = transfer.best_lrs(table, N_TABLE)
 curve = transfer.compare(pretrained, task, scratch=scratch, n_train=BUDGETS, seeds=SEEDS, lrs=chosen, steps=60)
-both = transfer.combine([curve, transfer.at_lrs(table, chosen)])
+both = transfer.combine([curve, table])  # the table adds the runs with 300 labels
 untrained = resnet.small_resnet(10, WIDTHS, seed=0)  # the pretrained network as it was before pretraining
 control = transfer.compare(
     untrained,
@@ -167,7 +169,7 @@ fig, axes = plotting.new_figure(2, 8, width=8.0, height=2.6)
 shown = {}  # the seed-0 run of the best and of the worst entry
 for row, score in zip(axes, (ranked[0], ranked[-1]), strict=True):
     run = shown[score.label] = np.flatnonzero(table.select(score.method, score.lr or None) & (table.seed == 0))[0]
-    for ax, i in zip(row, transfer.misclassified(table.predictions[run], task.y_test, 8), strict=False):
+    for ax, i in zip(row, np.flatnonzero(table.predictions[run] != task.y_test)[:8], strict=False):
         ax.imshow(task.X_test[i].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
         predicted = "curvy" if table.predictions[run, i] else "angular"
         ax.set_title(f"{task.digit_test[i]}: {predicted}?", fontsize=8)
@@ -185,10 +187,15 @@ for row, score in zip(axes, (ranked[0], ranked[-1]), strict=True):
 # the grey channel, ImageNet's normalisation), and everything below the
 # pretraining runs unchanged::
 #
+#     import torch
 #     from torchvision.models import ResNet18_Weights, resnet18
 #
 #     pretrained = resnet.from_torchvision(resnet18(weights=ResNet18_Weights.DEFAULT))
-#     scratch = lambda seed: resnet.from_torchvision(resnet18(num_classes=2))
+#
+#     def scratch(seed):
+#         with torch.random.fork_rng():
+#             torch.manual_seed(seed)
+#             return resnet.from_torchvision(resnet18(num_classes=2))
 #
 # A ResNet-18 is far larger than the network here and works on 224x224
 # images, so on a CPU this is a much longer job.
@@ -201,7 +208,7 @@ for row, score in zip(axes, (ranked[0], ranked[-1]), strict=True):
 row = {int(n): i for i, n in enumerate(budgets)}
 small, large = row[min(BUDGETS)], row[max(BUDGETS)]
 mean_at = {(s.method, s.lr or None): s.mean for s in ranked}
-rms = transfer.rms_weight(pretrained.features)
+rms = resnet.rms_weight(pretrained.features)
 trained = np.isin(table.method, ("scratch", "finetune"))
 adam_ratio = table.feature_change[trained] / (30 * table.lr[trained] / rms)
 
@@ -227,7 +234,7 @@ with book.numbers():
     book.record("transfer/rms_weight", rms, fmt="{:.3f}")
     book.record(
         "transfer/head_parameters",
-        resnet.parameter_count(transfer.new_head(pretrained, 2, freeze_features=True, seed=0).head),
+        resnet.parameter_count(resnet.new_head(pretrained, 2, freeze_features=True, seed=0).head),
         fmt="{:d}",
     )
     book.check(
@@ -354,11 +361,11 @@ with book.numbers():
         at_least=0.02,
         fmt="{:.3f}",
     )
-    boosting_small = both.subset(both.select("boosting", n_train=min(BUDGETS)))
+    boosting_small = both.predictions[both.select("boosting", n_train=min(BUDGETS))]
     book.claim(
         "transfer/boosting_cannot_split",
         f"with {min(BUDGETS)} labels boosting predicts one class for every test image (every seed)",
-        value=max(len(np.unique(p)) for p in boosting_small.predictions),
+        value=max(len(np.unique(p)) for p in boosting_small),
         at_most=1,
         fmt="{:d}",
     )

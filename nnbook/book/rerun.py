@@ -166,7 +166,7 @@ def decide(example: Example, env: Mapping, results: Path, hashes: dict[str, str 
     if record["status"] != "ok":
         reasons.append("failed in the previous build")
     elif not example.md5.is_file():
-        reasons.append("did not finish in the previous build")
+        reasons.append("no complete run since its record (interrupted, or not reached)")
     if record["script"] != sha256(example.source):
         reasons.append("script changed")
     reasons += _environment_changes(record["environment"], env)
