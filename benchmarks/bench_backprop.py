@@ -26,17 +26,28 @@ def epoch_of_steps(model: backprop.MLP, X: np.ndarray, y: np.ndarray, batch_size
         model.train_step(X[idx], y[idx], lr=0.1)
 
 
+def epoch_flops(n: int, weights: int, batch_size: int) -> float:
+    """Operations of one epoch: per image a forward (2 per weight) and a backward pass (4), per step an update (2).
+
+    Only the updates depend on the batch size, so the ratio of operation counts is small (about 4/3): the
+    speed-up of batches is efficiency, not less arithmetic.
+    """
+    return 6 * n * weights + 2 * weights * -(-n // batch_size)
+
+
 def main() -> None:
     split = data.load_mnist()
     X, y = split.X_train.astype(np.float64), split.y_train
     model = backprop.MLP([784, 32, 32, 10], rng=0)
     print(f"n = {X.shape[0]} images, {model.num_parameters:,} parameters")
+    n, weights = X.shape[0], model.num_parameters
     for batch_size in (32, 128):
         compare(
             f"train steps, one epoch: per sample vs batch {batch_size}",
             lambda: epoch_of_steps(model, X, y, 1),
             lambda b=batch_size: epoch_of_steps(model, X, y, b),
             repeat=3,
+            ops=(epoch_flops(n, weights, 1), epoch_flops(n, weights, batch_size)),
         )
     compare(
         "train_sgd, one epoch + 2 evaluations: 1 vs 32",

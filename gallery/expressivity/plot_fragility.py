@@ -94,7 +94,8 @@ for offset, (pieces, label, style) in zip(
 axes[2].set(
     xlabel="hidden layers L", ylabel="pieces on [-2, 2] (mean, min to max)", title="Random weights", xticks=depths[::4]
 )
-axes[2].legend(loc="upper right")
+axes[2].set_ylim(0.5, 10.5)  # room for the legend above the bars
+axes[2].legend(loc="upper right", ncols=2)
 
 # %%
 # How fast the count grows

@@ -391,3 +391,5 @@ with book.numbers():
 # - The probe's problem is convex and its features cannot be damaged, so it
 #   prefers the largest learning rate; logistic regression solves the same
 #   problem to convergence without one.
+
+plotting.show()
