@@ -165,6 +165,31 @@ def serve(session: nox.Session) -> None:
     )
 
 
+# Modules whose mutants `nox -s mutate` tries by default: the concept modules with closed-form oracles.
+MUTATE = ["nnbook/sgd.py", "nnbook/boxes.py", "nnbook/sawtooth.py", "nnbook/rff.py", "nnbook/gradients.py"]
+
+
+@nox.session
+def mutate(session: nox.Session) -> None:
+    """Mutation testing with mutmut, outside CI: ``nox -s mutate -- nnbook/sgd.py`` (default: MUTATE).
+
+    mutmut changes one operator, constant or name at a time in the chosen modules and runs the unit tests
+    and doctests against each mutant; a mutant that no test notices ("survived") is a gap in the tests.
+    """
+    install(session, "tests")
+    session.install("-c", "constraints.txt", "mutmut")
+    targets = session.posargs or MUTATE
+    config = Path(session.create_tmp(), "setup.cfg")
+    paths = "\n    ".join(targets)
+    config.write_text(f"[mutmut]\npaths_to_mutate =\n    {paths}\ntests_dir = tests/\n")
+    shutil.copy(config, ROOT / "setup.cfg")
+    try:
+        session.run("mutmut", "run", env=THREAD_ENV, success_codes=[0, 1, 2])
+        session.run("mutmut", "results")
+    finally:
+        (ROOT / "setup.cfg").unlink(missing_ok=True)
+
+
 @nox.session(venv_backend="none")
 def clean(session: nox.Session) -> None:
     """Remove the built book and everything the gallery generated."""

@@ -211,7 +211,52 @@ def _append_status(app: Sphinx, docname: str, source: list[str]) -> None:
     source[0] = source[0].rstrip() + tail + "\n\n```{chapter-status}\n```\n"
 
 
+ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|attr|obj|data|exc|term):`[~!]?([^`<]+?)(?:\s*<[^`]*>)?`")
+SUPSUB = re.compile(r":(sup|sub):`([^`]*)`")
+REF = re.compile(r":(?:ref|doc|numref|cite(?::[tp])?):`([^`<]*?)(?:\s*<[^`]*>)?`")
+
+
+def clean_notebook(notebook: dict) -> bool:
+    """Drop empty cells and turn Sphinx roles in text cells into plain markdown; True when it changed anything."""
+    cells = [c for c in notebook["cells"] if "".join(c["source"]).strip()]
+    changed = len(cells) != len(notebook["cells"])
+    for cell in cells:
+        if cell["cell_type"] != "markdown":
+            continue
+        text = "".join(cell["source"])
+        new = ROLE.sub(lambda m: f"`{m.group(1).strip()}`", text)
+        new = SUPSUB.sub(lambda m: f"<{m.group(1)}>{m.group(2)}</{m.group(1)}>", new)
+        new = REF.sub(lambda m: m.group(1).strip(), new)
+        if new != text:
+            cell["source"] = new.splitlines(keepends=True)
+            changed = True
+    notebook["cells"] = cells
+    return changed
+
+
+def _clean_notebooks(app: Sphinx) -> None:
+    """After the gallery ran: notebooks without empty cells or Sphinx markup, and their zip files remade."""
+    import json
+
+    from sphinx_gallery.downloads import generate_zipfiles
+
+    gallery = Path(app.srcdir, app.config.nnbook_gallery_dir)
+    if not gallery.is_dir():
+        return
+    touched = set()
+    for path in sorted(gallery.glob("*/*.ipynb")):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        if clean_notebook(notebook):
+            path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            touched.add(path.parent)
+    conf = app.config.sphinx_gallery_conf
+    if touched and conf.get("download_all_examples") and "notebook_extensions" in conf:
+        for folder in [gallery, *sorted(touched)]:
+            generate_zipfiles(str(folder), app.srcdir, conf)
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("builder-inited", _clean_notebooks, priority=700)
     app.add_directive("chapter-cards", ChapterCards)
     app.add_directive("chapter-status", ChapterStatus)
     app.connect("source-read", _append_status)
