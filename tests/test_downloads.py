@@ -22,7 +22,12 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.book
+# Running every download twice more (notebook and script) costs about as much CPU as the book's gallery: the test
+# runs when NNBOOK_TEST_DOWNLOADS=1 is set (for example `NNBOOK_TEST_DOWNLOADS=1 nox -s tests -- tests/test_downloads.py`).
+pytestmark = [
+    pytest.mark.book,
+    pytest.mark.skipif(os.environ.get("NNBOOK_TEST_DOWNLOADS") != "1", reason="set NNBOOK_TEST_DOWNLOADS=1 to run"),
+]
 ROOT = Path(__file__).resolve().parents[1]
 SPHINX_MARKUP = re.compile(r":(func|class|meth|mod|attr|ref|doc|sup|sub|term|cite|numref|py:\w+):`")
 WORKERS = 2  # the machine's cores; each run uses one BLAS thread
