@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 # Running every download twice more (notebook and script) costs about as much CPU as the book's gallery: the test
-# runs when NNBOOK_TEST_DOWNLOADS=1 is set (for example `NNBOOK_TEST_DOWNLOADS=1 nox -s tests -- tests/test_downloads.py`).
+# runs when NNBOOK_TEST_DOWNLOADS=1 is set (`NNBOOK_TEST_DOWNLOADS=1 nox -s tests -- tests/test_downloads.py`).
 pytestmark = [
     pytest.mark.book,
     pytest.mark.skipif(os.environ.get("NNBOOK_TEST_DOWNLOADS") != "1", reason="set NNBOOK_TEST_DOWNLOADS=1 to run"),
