@@ -35,7 +35,8 @@ def build(tmp_path_factory):
     work = tmp_path_factory.mktemp("book")
     shutil.copytree(ROOT / "docs", work / "docs", ignore=shutil.ignore_patterns(*GENERATED))
     shutil.copytree(ROOT / "gallery", work / "gallery", ignore=shutil.ignore_patterns("__pycache__"))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NO_COLOR": "1"}
+    env.pop("FORCE_COLOR", None)  # the log is read by the tests: no colour codes
     for name in ("NNBOOK_RESULTS_DIR", "NNBOOK_CHAPTERS", "NNBOOK_DATA"):
         env.pop(name, None)
     cmd = [sys.executable, "-m", "sphinx", *noxfile_sphinx_args(), "docs", "html"]

@@ -73,14 +73,15 @@ def make(root: Path, scripts: dict[str, str], body: str, parallel: object = Fals
 
 
 def environ(root: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NNBOOK_")}
+    # No colour codes in the log, even where CI forces colour (tests read the log).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NNBOOK_") and k not in ("FORCE_COLOR", "PY_COLORS")}
     package = root if (root / "nnbook").is_dir() else ROOT
-    env.update(PYTHONPATH=str(package), OMP_NUM_THREADS="1", RUN_LOG=str(root / "runs.log"), **extra)
+    env.update(PYTHONPATH=str(package), OMP_NUM_THREADS="1", RUN_LOG=str(root / "runs.log"), NO_COLOR="1", **extra)
     return env
 
 
 def command(*args: str, builder: str = "html", out: str = "html") -> list[str]:
-    return [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", builder, *args, "docs", out]
+    return [sys.executable, "-m", "sphinx", "-W", "--keep-going", "--no-color", "-b", builder, *args, "docs", out]
 
 
 class Build:
