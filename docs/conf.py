@@ -95,6 +95,11 @@ sphinx_gallery_conf = {
     "abort_on_example_error": False,  # run every example, then fail the build naming each one that raised
     "only_warn_on_example_error": False,
     "show_memory": False,
+    # A cell's last value is never printed on the page (a stray `<matplotlib.legend.Legend object at 0x...>`):
+    # examples say what they mean with print() and nnbook.book.
+    "capture_repr": (),
+    # Every figure also at twice the resolution, for high-density screens (chapters use them too: nnbook.book.pages).
+    "image_srcset": ["2x"],
     "write_computation_times": True,  # the pages are rewritten to a plain table (no scripts from a CDN)
     "parallel": 2,
 }
@@ -116,6 +121,7 @@ bibtex_reference_style = "author_year"
 html_theme = "furo"
 html_title = "nnbook: deep neural networks, executed"
 html_static_path = ["_static"]
+html_favicon = "_static/favicon.svg"
 html_js_files = ["nnbook.js"]
 html_search_scorer = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_static", "search_scorer.js")
 html_last_updated_fmt = None

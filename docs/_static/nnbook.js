@@ -6,4 +6,15 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("pre, .table-wrapper, div.highlight").forEach((e) => {
     if (e.scrollWidth > e.clientWidth && !e.hasAttribute("tabindex")) e.setAttribute("tabindex", "0");
   });
+  // Search snippets are cut from the pages' HTML, where formulas are still TeX: read them as the plain text that
+  // the build put beside each formula (class nnbook-math-text) instead. Runs before the search starts.
+  if (typeof Search !== "undefined" && Search.htmlToText && !Search.nnbookPlainMath) {
+    const htmlToText = Search.htmlToText;
+    Search.htmlToText = (htmlString, anchor) => {
+      const page = new DOMParser().parseFromString(htmlString, "text/html");
+      page.querySelectorAll(".math").forEach((e) => e.remove());
+      return htmlToText(page.documentElement.outerHTML, anchor);
+    };
+    Search.nnbookPlainMath = true;
+  }
 });

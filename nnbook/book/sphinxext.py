@@ -39,7 +39,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from nnbook import book
-from nnbook.book import build
+from nnbook.book import build, pages
 
 logger = logging.getLogger(__name__)
 CLAIMS_DOC_KEY = "nnbook_claims_docs"
@@ -85,6 +85,9 @@ class ValueRole(SphinxRole):
             if data is not None:
                 self.env.note_dependency(str(book.result_path(folder, name, kind + ".json")))
                 node = nodes.inline(data[field], data[field], classes=["nnbook-value"])
+                # the script that computed it: nnbook.book.pages links the number to its example page
+                node[pages.SOURCE] = data.get("source", "")
+                node[pages.TITLE] = data.get("label") or data.get("text", "")
                 return [node], []
         _report_missing(self, "value", name)
         return [nodes.literal(name, f"⟨{name}⟩")], []
@@ -131,6 +134,7 @@ class ResultsTable(SphinxDirective):
         rows = list(csv.reader(io.StringIO(text, newline="")))
         header, body = rows[0], rows[1:]
         table = _table(header, body)
+        table[pages.RESULT] = name  # nnbook.book.pages names the script that saved it in the caption
         if "caption" in self.options:
             table.insert(0, nodes.title(text=self.options["caption"]))
         if "name" in self.options:
@@ -319,4 +323,5 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("build-report", build.BuildReport)
     app.add_node(build.BuildReportNode)
     app.add_css_file("nnbook.css")
+    app.setup_extension("nnbook.book.pages")
     return {"version": "0.2", "parallel_read_safe": False, "parallel_write_safe": True}
