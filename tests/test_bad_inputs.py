@@ -52,6 +52,7 @@ NOT_CALLED_BY_USERS = (
     "nnbook.book.rerun",
     "nnbook.book.frontpage",
     "nnbook.book.pages",
+    "nnbook.book.stamps",
 )
 
 
