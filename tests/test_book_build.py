@@ -93,3 +93,98 @@ def test_claims_page_lists_every_claim_under_its_chapter(build):
         chapter, key = path.parent.name, path.name.removesuffix(".claim.json")
         tables = "".join(g for g in groups if f"auto_gallery/{chapter}/" in g)  # its claims and its checks
         assert f'<span class="pre">{key}</span>' in tables, f"claim {chapter}/{key} missing from its chapter's tables"
+
+
+def _example_pages(html: Path) -> list[Path]:
+    return sorted((html / "auto_gallery").glob("*/plot_*.html"))
+
+
+def test_no_example_page_shows_a_stray_return_value(build):
+    _, html, _ = build
+    pages = _example_pages(html)
+    assert pages
+    for page in pages:
+        outputs = "".join(re.findall(r'class="sphx-glr-script-out.*?</pre>', page.read_text(), flags=re.S))
+        assert "object at 0x" not in outputs and "Claim(" not in outputs, f"{page.name} prints an object's repr"
+
+
+def test_every_image_has_alt_text_without_tex(build):
+    _, html, _ = build
+    images = 0
+    for page in html.rglob("*.html"):
+        text = page.read_text()
+        for tag in re.findall(r"<img [^>]*>", text):
+            alt = re.search(r'alt="([^"]*)"', tag)
+            assert alt and alt.group(1).strip(), f"{page.relative_to(html)}: image without alt text: {tag[:120]}"
+            assert not re.search(r"[$\\]", alt.group(1)), f"{page.relative_to(html)}: TeX in alt text {alt.group(1)!r}"
+            images += 1
+        for tooltip in re.findall(r'tooltip="([^"]*)"', text):
+            assert not re.search(r"[$\\]", tooltip), f"{page.relative_to(html)}: TeX in a tooltip: {tooltip[:100]!r}"
+    assert images > 100
+
+
+def test_figures_have_a_high_resolution_copy(build):
+    """Every gallery figure, on its example page and in the chapters, is offered at 2x on high-density screens."""
+    _, html, _ = build
+    pages = [*_example_pages(html), *(html / "chapters").glob("*.html")]
+    figures = 0
+    for page in pages:
+        for tag in re.findall(r'<img [^>]*src="[^"]*sphx_glr_plot_\w+?_\d{3}\.png"[^>]*>', page.read_text()):
+            srcset = re.search(r'srcset="([^"]*)"', tag)
+            assert srcset and re.search(r" 2(\.00)?x", srcset.group(1)), f"{page.name}: no 2x copy: {tag[:150]}"
+            copy = re.search(r"(\S+_2_00x\.png) 2", srcset.group(1)).group(1)
+            assert (page.parent / copy).resolve().is_file(), f"{page.name}: missing {copy}"
+            figures += 1
+    assert figures > 50
+
+
+def test_values_link_to_the_script_that_computed_them(build):
+    _, html, _ = build
+    links = 0
+    for page in (html / "chapters").glob("*.html"):
+        text = page.read_text()
+        values = text.count('<span class="nnbook-value">')
+        found = re.findall(r'<a class="nnbook-source reference internal" href="([^"]+)" title="([^"]+)">', text)
+        assert len(found) == values, f"{page.name}: {values - len(found)} values without a link to their script"
+        for href, title in found:
+            script = re.search(r"computed by gallery/(\w+/plot_\w+\.py)$", title)
+            assert script, f"{page.name}: tooltip {title!r} does not name a script"
+            assert (ROOT / "gallery" / script.group(1)).is_file()
+            assert (page.parent / href).resolve() == (html / "auto_gallery" / script.group(1)).with_suffix(".html")
+        links += len(found)
+    assert links > 50
+
+
+def test_each_example_page_links_back_to_the_sections_that_use_it(build):
+    from nnbook.book.frontpage import examples_used
+
+    src, html, _ = build
+    for gallery, doc in _registry().items():
+        chapter = html / f"{doc}.html"
+        anchors = set(re.findall(r'<section id="([^"]+)"', chapter.read_text()))
+        for stem in examples_used(src / f"{doc}.md", gallery):
+            page = (html / "auto_gallery" / gallery / f"{stem}.html").read_text()
+            used = re.search(r'<p class="nnbook-used-in">Used in (.*?)</p>', page, flags=re.S)
+            assert used, f"{gallery}/{stem} does not say which chapter uses it"
+            targets = re.findall(r'href="\.\./\.\./([^"#]+)#([^"]+)"', used.group(1))
+            assert (f"{doc}.html", targets[0][1]) in targets and all(a in anchors for d, a in targets if d == doc)
+            assert "Chapter" in used.group(1) and "section" in used.group(1)
+
+
+def test_execution_times_are_plain_local_tables(build):
+    _, html, _ = build
+    pages = list(html.rglob("sg_execution_times.html"))
+    assert len(pages) == len(_registry()) + 2  # one per chapter's gallery, the gallery's and the site's
+    for page in pages:
+        text = page.read_text()
+        assert "<table" in text and "Mem (MB)" not in text, f"{page.relative_to(html)} has a memory column"
+        assert not re.search(r'(src|href)="(https?:)?//', text), f"{page.relative_to(html)} loads from another host"
+
+
+def test_every_page_has_the_favicon(build):
+    _, html, _ = build
+    assert (html / "_static" / "favicon.svg").is_file()
+    icon = re.compile(r'<link rel="(?:shortcut )?icon" href="[^"]*_static/favicon\.svg"')
+    for page in html.rglob("*.html"):
+        if page.relative_to(html).parts[0] not in {"_static", "_sources", "_images", "_downloads"}:
+            assert icon.search(page.read_text()), f"{page.relative_to(html)} has no favicon"

@@ -59,16 +59,25 @@ RAW_TEX = """() => {
         const tex = /\\\\\\(|\\\\\\[|\\$[^$\\s][^$]*\\$|\\\\(frac|mathbf|sum|sigma|lambda)\\b/;
         if (tex.test(t)) found.push(t.trim().slice(0, 80));
     }
-    for (const e of document.querySelectorAll('[title]')) {
-        const title = e.getAttribute('title');
-        if (/\\\\[a-zA-Z]+|\\$[^$]+\\$/.test(title)) found.push('title: ' + title.slice(0, 80));
+    // tooltips (title, and sphinx-gallery's tooltip attribute) and alt texts are shown as they are
+    for (const e of document.querySelectorAll('[title], [tooltip], img[alt]')) {
+        for (const name of ['title', 'tooltip', 'alt']) {
+            const value = e.getAttribute(name);
+            if (value && /\\\\[a-zA-Z]+|\\$[^$]+\\$/.test(value)) found.push(name + ': ' + value.slice(0, 80));
+        }
     }
     return found;
 }"""
 LINKS_AND_IDS = """() => ({
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
     ids: Array.from(document.querySelectorAll('[id], a[name]')).map(e => e.id || e.getAttribute('name')),
+    icon: (document.querySelector('link[rel~="icon"]') || {}).href || null,
 })"""
+LOAD_ICON = """async (url) => {
+    const image = new Image();
+    await new Promise(r => { image.onload = image.onerror = r; image.src = url; });
+    return image.naturalWidth;
+}"""
 
 
 def chromium() -> str:
@@ -226,6 +235,11 @@ def test_search_finds_each_chapter_first(site, browser):
         first = page.locator("#search-results ul.search li a").first.get_attribute("href")
         if not first or not first.split("?")[0].split("#")[0].endswith(doc.split("/")[-1] + ".html"):
             problems.append(f"searching {word!r} ranks {first} first, not {doc}")
+        page.wait_for_selector("#search-results p.context", timeout=30_000)
+        page.wait_for_load_state("networkidle")
+        for snippet in page.locator("#search-results p.context").all_text_contents():
+            if re.search(r"\\[a-zA-Z]+|\\[()\[\]]|\$[^$\s][^$]*\$", snippet):
+                problems.append(f"searching {word!r}: a snippet shows TeX: {snippet[:100]!r}")
     context.close()
     assert not problems, "\n".join(problems)
 
@@ -258,7 +272,21 @@ def test_a_solution_opens_and_dark_mode_keeps_figures_readable(site, browser):
     style = figure.evaluate("e => getComputedStyle(e).filter")
     assert "invert" in style, f"figures in dark mode are shown unchanged (filter: {style})"
     ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("figure img").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "chapter-dark.png"))
+    # The theme stays dark from page to page: an example's figures and a gallery's thumbnails are inverted too.
+    gallery = next(iter(chapters()))
+    page.goto(f"{base}auto_gallery/{gallery}/index.html", wait_until="load")
+    page.screenshot(path=str(ARTIFACTS / "gallery-dark.png"))
+    example = page.locator(".sphx-glr-thumbcontainer a").first.get_attribute("href")
+    images = page.locator(".sphx-glr-thumbcontainer img")
+    filters = images.evaluate_all("l => l.map(e => getComputedStyle(e).filter)")
+    assert filters and all("invert" in f for f in filters), f"thumbnails in dark mode: {filters}"
+    page.goto(f"{base}auto_gallery/{gallery}/{example}", wait_until="load")
+    figure = page.locator("img.sphx-glr-single-img, img.sphx-glr-multi-img").first
+    assert "invert" in figure.evaluate("e => getComputedStyle(e).filter")
+    figure.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "example-dark.png"))
     assert not record["console"]
     context.close()
 
@@ -332,3 +360,51 @@ def test_accessibility(site, browser, crawl):
             problems.append(f"{doc}: link text that does not say where it goes: {vague[:3]}")
     context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_every_page_has_a_favicon_that_loads(site, browser, crawl):
+    base, _ = site
+    icons = {seen["icon"] for seen in crawl.values()}
+    assert None not in icons, f"pages without a favicon: {[p for p, seen in crawl.items() if not seen['icon']][:5]}"
+    assert len(icons) == 1 and next(iter(icons)).startswith(base), icons
+    context, page, record = open_page(browser, base)
+    page.goto(base + "index.html", wait_until="load")
+    icon = next(iter(icons))
+    response = context.request.get(icon)
+    assert response.ok and "svg" in response.headers["content-type"], (response.status, response.headers)
+    assert page.evaluate(LOAD_ICON, icon) > 0, "the favicon does not render"
+    assert not record["failed"] and not record["console"]
+    context.close()
+
+
+def test_a_value_says_where_it_comes_from_and_the_example_leads_back(site, browser):
+    """Hover a recorded number: the tooltip names its script; follow it to the example, and back to the chapter."""
+    base, _ = site
+    context, page, record = open_page(browser, base)
+    checked = 0
+    for doc in chapters().values():
+        page.goto(base + doc + ".html", wait_until="load")
+        links = page.locator("a.nnbook-source:has(.nnbook-value)")
+        if not links.count():
+            continue
+        link = links.first
+        link.scroll_into_view_if_needed()
+        link.hover()
+        title = link.get_attribute("title") or ""
+        script = re.search(r"computed by gallery/(\w+)/(plot_\w+)\.py$", title)
+        assert script, f"{doc}: the value's tooltip {title!r} does not name its script"
+        link.click()
+        page.wait_for_load_state("load")
+        assert page.url.split("#")[0] == f"{base}auto_gallery/{script.group(1)}/{script.group(2)}.html"
+        assert page.locator("h1").count() == 1
+        back = page.locator("p.nnbook-used-in a").first
+        assert back.count(), f"{page.url} does not link back to its chapter"
+        back.click()
+        page.wait_for_load_state("load")
+        target = urllib.parse.urlsplit(page.url)
+        assert target.path.endswith(".html") and target.fragment
+        assert page.locator(f"section[id='{target.fragment}']").count() == 1, f"no section {target.fragment}"
+        checked += 1
+    assert checked >= len(chapters()) - 2, "too few chapters quote a recorded value"
+    assert not record["failed"] and not record["console"]
+    context.close()

@@ -272,17 +272,18 @@ def check(
     between: tuple[float, float] | None = None,
     at_least: float | None = None,
     at_most: float | None = None,
+    tolerance: float | None = None,
 ) -> Claim:
     """A sanity check: an identity or bound that holds by construction, listed apart from the claims.
 
-    Same arguments as :func:`claim`.
+    Same arguments as :func:`claim` (a measured check declares its ``tolerance`` between builds too).
 
     Examples
     --------
     >>> _ = check("demo/peak", "the sigmoid's derivative peaks at 1/4", value=0.25, between=(0.25, 0.25))
     check: the sigmoid's derivative peaks at 1/4 -- measured 0.25, bound in [0.25, 0.25]: holds
     """
-    return _assert(name, text, (), value, fmt, between, at_least, at_most, is_check=True)
+    return _assert(name, text, (), value, fmt, between, at_least, at_most, is_check=True, tolerance=tolerance)
 
 
 @contextlib.contextmanager

@@ -143,7 +143,7 @@ def _uses(app: Sphinx) -> dict[tuple[str, str], list[tuple[str, str, str]]]:
         first: dict[tuple[str, str], nodes.section] = {}
         for node in app.env.get_doctree(doc).findall(nodes.Element):
             section = _section(node)
-            if node.source != own or section is None:
+            if section is None or _source_of(node) != own:
                 continue
             for key in ("uri", "refuri", "reftarget"):
                 for match in pattern.finditer(str(node.get(key, ""))):
@@ -165,6 +165,13 @@ def _label_example(example: tuple[str, str], known: set[tuple[str, str]]) -> tup
     """A label ``sphx_glr_<dir>_<chapter>_<stem>.py`` splits at the first ``_`` by the regex; find the real pair."""
     joined = f"{example[0]}_{example[1]}"
     return next((pair for pair in known if f"{pair[0]}_{pair[1]}" == joined), None)
+
+
+def _source_of(node: nodes.Node) -> str | None:
+    """The file a node was read from (an included file's nodes name it), from the node or its nearest ancestor."""
+    while node is not None and not node.source:
+        node = node.parent
+    return node.source if node is not None else None
 
 
 def _section(node: nodes.Node) -> nodes.section | None:
