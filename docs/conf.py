@@ -101,7 +101,8 @@ sphinx_gallery_conf = {
     # Every figure also at twice the resolution, for high-density screens (chapters use them too: nnbook.book.pages).
     "image_srcset": ["2x"],
     "write_computation_times": True,  # the pages are rewritten to a plain table (no scripts from a CDN)
-    "parallel": 2,
+    # Examples run in this many worker processes (NNBOOK_GALLERY_PARALLEL=1 runs them one after another).
+    "parallel": int(os.environ.get("NNBOOK_GALLERY_PARALLEL", "2")),
 }
 
 # --- API reference ---------------------------------------------------------------------------------------------------
