@@ -30,6 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -103,8 +104,17 @@ def _downloads(src: Path, suffix: str) -> list[Path]:
 
 
 def _in_parallel(run, paths: list[Path]) -> list[str]:
+    """Run ``run(path)`` on every path, two at a time; print what each took; return the problems found."""
+
+    def timed(path: Path) -> tuple[str | None, float]:
+        start = time.perf_counter()
+        return run(path), time.perf_counter() - start
+
     with ThreadPoolExecutor(WORKERS) as pool:
-        return [problem for problem in pool.map(run, paths) if problem]
+        results = list(pool.map(timed, paths))
+    for path, (problem, seconds) in sorted(zip(paths, results, strict=True), key=lambda item: -item[1][1]):
+        print(f"{seconds:6.1f} s  {path.parent.name}/{path.name}{'  FAILED' if problem else ''}")
+    return [problem for problem, _ in results if problem]
 
 
 def test_notebooks_are_clean(build):
@@ -168,6 +178,7 @@ def test_every_notebook_runs_and_shows_every_figure(build, site, tmp_path):
         if "error" in result:
             return f"{name}: a cell raised:\n{_tail(result['error'])}"
         wanted = _figures_in_book(src, path.parent.name, path.stem)
+        print(f"{name}: displays {result['images']} figures, the book shows {wanted}")
         problems = []
         if result["images"] < wanted:
             problems.append(f"displays {result['images']} figures, the book shows {wanted}")
@@ -202,6 +213,7 @@ def test_every_script_runs_standalone_and_saves_its_figures(build, site, tmp_pat
             return f"{name}: exit {proc.returncode}:\n{_tail(proc.stderr)}"
         saved = len(list(workdir.glob(f"{script.stem}_*.png")))
         wanted = _figures_in_book(src, script.parent.name, script.stem)
+        print(f"{name}: saves {saved} figures, the book shows {wanted}")
         problems = []
         if saved < wanted:
             problems.append(f"saved {saved} figures, the book shows {wanted}")
