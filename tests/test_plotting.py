@@ -7,6 +7,7 @@ import pytest
 
 from nnbook import plotting
 
+
 def _labelled_axes():
     _, ax = plotting.new_figure()
     ax.plot([0, 1], [0, 1], label="line")
