@@ -68,6 +68,8 @@ def public_callables() -> Iterator[tuple[str, str, Callable]]:
         for name, obj in sorted(vars(module).items()):
             if name.startswith("_") or not callable(obj) or getattr(obj, "__module__", None) != module_name:
                 continue
+            if "__mutmut_" in name:  # a mutant's copy of a function, which `nox -s mutate` adds to a module
+                continue
             if inspect.isclass(obj) and (
                 issubclass(obj, BaseException)
                 or (dataclasses.is_dataclass(obj) and not hasattr(obj, "__post_init__"))  # a result record
