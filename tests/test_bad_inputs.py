@@ -26,6 +26,7 @@ import importlib
 import inspect
 import math
 import pkgutil
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -198,6 +199,11 @@ def bad_value(token: object, good: object) -> object:
     return array[..., None]
 
 
+def names(message: str, name: str) -> bool:
+    """Whether ``message`` names the argument ``name`` as a word of its own (``lr``, not ``XXlrXX`` or ``lr2``)."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", message) is not None
+
+
 class Timeout(Exception):
     pass
 
@@ -305,7 +311,7 @@ def test_bad_inputs_raise_named_errors(module_name, name, obj):
             except nnbook.book.ClaimError:
                 continue  # a claim's documented failure: the value is outside its bound
             except (TypeError, ValueError) as err:
-                if param.name not in str(err):
+                if not names(str(err), param.name):
                     problems.append(f"{param.name}={label}: {type(err).__name__} does not name it: {err}")
                 continue
             except Exception as err:
