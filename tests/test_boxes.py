@@ -174,3 +174,24 @@ def test_power_law_exponent_recovers_the_exponent():
 def test_bad_input_raises(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_networks_evaluate_empty_inputs_and_name_a_wrong_shape():
+    approx = boxes.fit_boxes(np.sin, 1.0, 3)
+    approx_2d = boxes.fit_boxes_2d(lambda X: X[:, 0], 1.0, 2)
+    for network, empty, wrong, name in [
+        (approx.step_network(), np.zeros(0), np.zeros((2, 2)), "x"),
+        (approx, np.zeros(0), np.array([["a"]]), "x"),
+        (approx_2d, np.zeros((0, 2)), np.zeros((3, 3)), "X"),
+        (boxes.relu_interpolant(np.sin, 1.0, 3), np.zeros(0), np.array([["a"]]), "x"),
+    ]:
+        assert network(empty).shape == (0,)
+        with pytest.raises((TypeError, ValueError), match=rf"^{name} must"):
+            network(wrong)
+
+
+def test_box_grid_2d_at_the_grid_lines():
+    # A point on an inner grid line belongs to the cell on its right (or above), like the steps H(x - a) >= 0.
+    approx = boxes.fit_boxes_2d(lambda X: 10 * X[:, 0] + X[:, 1], 1.0, 2)  # edges -1, 0, 1; centres -1/2, 1/2
+    X = np.array([[0.0, 0.0], [0.0, -0.5], [-0.5, 0.0], [1.0, 1.0], [-1.0, -1.0], [1.0 + 1e-9, 0.0]])
+    np.testing.assert_array_equal(approx(X), [5.5, 4.5, -4.5, 5.5, -5.5, 0.0])
