@@ -195,3 +195,35 @@ def test_box_grid_2d_at_the_grid_lines():
     approx = boxes.fit_boxes_2d(lambda X: 10 * X[:, 0] + X[:, 1], 1.0, 2)  # edges -1, 0, 1; centres -1/2, 1/2
     X = np.array([[0.0, 0.0], [0.0, -0.5], [-0.5, 0.0], [1.0, 1.0], [-1.0, -1.0], [1.0 + 1e-9, 0.0]])
     np.testing.assert_array_equal(approx(X), [5.5, 4.5, -4.5, 5.5, -5.5, 0.0])
+
+
+def test_fit_limits_are_exact_and_named(monkeypatch):
+    monkeypatch.setattr(boxes, "MAX_BOXES", 27)
+    assert boxes.fit_boxes(np.sin, 1.0, 27).heights.shape == (27,)
+    assert boxes.relu_interpolant(np.sin, 1.0, 27).n_units == 27
+    assert boxes.fit_boxes_2d(lambda X: X[:, 0], 1.0, 5).heights.shape == (5, 5)  # 25 cells of at most 27
+    for call, message in [
+        (lambda: boxes.fit_boxes(np.sin, 1.0, 28), r"^n_boxes asks for 28 boxes, more than the limit of 27$"),
+        (lambda: boxes.relu_interpolant(np.sin, 1.0, 28), r"^n_units asks for 28 boxes"),
+        (lambda: boxes.fit_boxes_2d(lambda X: X[:, 0], 1.0, 6), r"^n_per_axis asks for 36 grid cells"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            call()
+    with pytest.raises(ValueError, match=r"^bound must be a real number > 0 and <= 1000000.0, got 1000000.5$"):
+        boxes.fit_boxes(np.sin, 1e6 + 0.5, 3)
+    assert boxes.fit_boxes(np.sin, 1e6, 3).edges[-1] == 1e6
+
+
+def test_power_law_exponent_boundaries():
+    assert boxes.power_law_exponent(np.array([0.5, 1.0]), np.array([4.0, 2.0])) == pytest.approx(-1.0, rel=1e-12)
+    for units, errors in [([0.0, 1.0], [1.0, 1.0]), ([1.0, 2.0], [0.0, 1.0]), ([-1.0, 2.0], [1.0, 1.0])]:
+        with pytest.raises(ValueError, match=r"^units and errors must be positive$"):
+            boxes.power_law_exponent(np.array(units), np.array(errors))
+    with pytest.raises(ValueError, match=r"^units must not all be equal$"):
+        boxes.power_law_exponent(np.array([3.0, 3.0]), np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"^units must"):
+        boxes.power_law_exponent(np.array([3.0]), np.array([1.0]))
+    with pytest.raises(ValueError, match=r"^units must"):
+        boxes.power_law_exponent(np.ones((2, 2)), np.ones(4))
+    with pytest.raises(ValueError, match=r"^errors must"):
+        boxes.power_law_exponent(np.array([1.0, 2.0]), np.ones((2, 1)))
