@@ -414,3 +414,34 @@ def test_null_space_norm_rank_and_wide_inputs():
     assert sgd.null_space_norm(X, v) == pytest.approx(13.0, rel=1e-14)
     assert sgd.null_space_norm(X.T[:, :1].T, v) == pytest.approx(np.sqrt(9 + 25 + 144), rel=1e-14)
     assert sgd.null_space_norm(np.eye(4), v) == pytest.approx(0.0, abs=1e-14)
+
+
+def test_contraction_leaves_out_eigenvalues_below_a_trillionth_of_the_largest():
+    # H = diag(1e-13, 1e-12, 100): only 100 counts, so lr = 1/100 contracts to 0; with two eigenvalues, 1e-13 of 1
+    X = np.diag(np.sqrt(3 * np.array([1e-13, 1e-12, 100.0])))
+    assert sgd.gd_contraction(X, 0.01) == pytest.approx(0.0, abs=1e-12)
+    X2 = np.diag(np.sqrt(2 * np.array([1e-13, 1.0])))
+    assert sgd.gd_contraction(X2, 1.0) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_null_space_norm_rank_tolerance_scales_with_the_size():
+    # A pivot 1e-16 of the largest is below max(n, p) * eps: it counts as zero, so e_2 is outside the row span.
+    X = np.array([[1.0, 0.0, 0.0], [0.0, 1e-16, 0.0]])
+    assert sgd.null_space_norm(X, np.array([0.0, 1.0, 0.0])) == pytest.approx(1.0, rel=1e-14)
+    X[1, 1] = 1e-14  # above the tolerance: part of the span
+    assert sgd.null_space_norm(X, np.array([0.0, 1.0, 0.0])) == pytest.approx(0.0, abs=1e-14)
+
+
+def test_two_gaussians_follows_its_documented_recipe():
+    # Oracle: the recipe of the docstring written out with the same generator, one class after the other.
+    rng = np.random.default_rng(5)
+    points = []
+    for mean in ((2.0, 1.0), (1.0, 0.0)):
+        S = rng.uniform(size=(2, 2))
+        points.append(rng.multivariate_normal(mean, S.T @ S, size=7, method="eigh"))
+    X = np.column_stack([np.ones(14), np.concatenate(points)])
+    y = np.r_[np.ones(7), np.zeros(7)]
+    order = rng.permutation(14)
+    got_X, got_y = sgd.two_gaussians(7, rng=5)
+    np.testing.assert_array_equal(got_X, X[order])
+    np.testing.assert_array_equal(got_y, y[order])
