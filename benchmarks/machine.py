@@ -1,21 +1,26 @@
 """The machine's roofs, measured with the threads the book's examples get: matmul peak and memory bandwidth.
 
 - matmul peak: a square ``n x n`` matrix product with numpy (``2 n^3``
-  floating-point operations), best of several, in float64 and float32;
-- memory bandwidth: copying an array far larger than the caches
-  (``np.copyto``: each byte read once and written once), best of several.
+  floating-point operations), in float64 and float32: the benchmarks' kernels
+  are numpy kernels, so their peak is numpy's;
+- memory bandwidth: :func:`nnbook.machine.memory_bandwidth`, the same
+  measurement the data-movement chapter draws its roofline with (copying an
+  array far larger than the caches, each byte read once and written once).
 
-Both are the best of a few runs, so they are what the machine reaches when
+Both are the best of a few runs timed with the project's one timing helper
+(:func:`nnbook.timing.best_time`), so they are what the machine reaches when
 the benchmark gets a core to itself; on a shared machine the kernels compared
 with them see the same disturbance.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from nnbook.machine import memory_bandwidth
+from nnbook.timing import best_time
 
 
 @dataclass(frozen=True)
@@ -40,29 +45,17 @@ class Machine:
         return asdict(self)
 
 
-def _best(func, repeats: int) -> float:
-    func()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def matmul_gflops(n: int = 1024, dtype: str = "float64", repeats: int = 7) -> float:
-    """GFLOP/s of ``A @ B`` for ``n x n`` matrices of ``dtype``."""
+    """GFLOP/s of ``A @ B`` for ``n x n`` numpy matrices of ``dtype``."""
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((n, n)).astype(dtype) for _ in range(2))
     out = np.empty((n, n), dtype=dtype)
-    return 2 * n**3 / _best(lambda: np.matmul(a, b, out=out), repeats) / 1e9
+    return 2 * n**3 / best_time(lambda: np.matmul(a, b, out=out), repeats, min_time=0.05) / 1e9
 
 
 def copy_gbytes(nbytes: int = 256 * 2**20, repeats: int = 7) -> float:
-    """GB/s of copying ``nbytes`` (counted once read, once written)."""
-    src = np.ones(nbytes // 8)
-    dst = np.empty_like(src)
-    return 2 * src.nbytes / _best(lambda: np.copyto(dst, src), repeats) / 1e9
+    """GB/s of copying ``nbytes`` from main memory (counted once read, once written), with one thread."""
+    return memory_bandwidth(nbytes, repeats, threads=1) / 1e9
 
 
 def measure(n: int = 1024, nbytes: int = 256 * 2**20) -> Machine:

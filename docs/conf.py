@@ -96,7 +96,8 @@ sphinx_gallery_conf = {
     "only_warn_on_example_error": False,
     "show_memory": False,
     "write_computation_times": True,  # the pages are rewritten to a plain table (no scripts from a CDN)
-    "parallel": 2,
+    # Examples run in this many worker processes (NNBOOK_GALLERY_PARALLEL=1 runs them one after another).
+    "parallel": int(os.environ.get("NNBOOK_GALLERY_PARALLEL", "2")),
 }
 
 # --- API reference ---------------------------------------------------------------------------------------------------

@@ -137,10 +137,15 @@ def fit_min_norm(Phi: np.ndarray, y: np.ndarray, ridge: float = 0.0) -> np.ndarr
     if p == 0:
         raise ValueError(f"Phi must have at least one column, got shape {Phi.shape}")
     if ridge > 0:
-        # Only the upper triangle of the symmetric Gram matrix is formed (BLAS syrk) and factorised.
-        gram = scipy.linalg.blas.dsyrk(1.0, Phi, trans=1 if p <= n else 0)
+        # Only the upper triangle of the symmetric Gram matrix is formed (BLAS syrk) and factorised. BLAS reads
+        # column-major arrays: a row-major Phi is handed over as its transpose, a free view, rather than copied.
+        wide = p > n
+        if Phi.flags.f_contiguous:
+            gram = scipy.linalg.blas.dsyrk(1.0, Phi, trans=0 if wide else 1)
+        else:
+            gram = scipy.linalg.blas.dsyrk(1.0, Phi.T, trans=1 if wide else 0)
         gram[np.diag_indices_from(gram)] += ridge
-        factor = scipy.linalg.cho_factor(gram, lower=False)
+        factor = scipy.linalg.cho_factor(gram, lower=False, overwrite_a=True)
         if p <= n:
             return scipy.linalg.cho_solve(factor, Phi.T @ y)
         return Phi.T @ scipy.linalg.cho_solve(factor, y)

@@ -52,6 +52,7 @@ NOT_CALLED_BY_USERS = (
     "nnbook.book.report_page",
     "nnbook.book.rerun",
     "nnbook.book.frontpage",
+    "nnbook.book.stamps",
 )
 
 

@@ -29,7 +29,7 @@ def test_snapshot_holds_values_claims_and_table_cells(results):
     snap = report.snapshot(results)
     assert snap["value"]["ch/x"] == {"value": 0.25, "text": "0.25", "tolerance": 0.1}
     assert snap["claim"]["ch/c"] == {"value": 0.25, "text": "0.25", "tolerance": None, "holds": True}
-    assert snap["table"]["ch/t"] == {"header": ["k", "v"], "rows": [["1", "0.5"]]}
+    assert snap["table"]["ch/t"] == {"header": ["k", "v"], "rows": [["1", "0.5"]], "tolerances": {}}
 
 
 def test_a_damaged_file_is_left_out_of_the_snapshot(results):
@@ -70,6 +70,26 @@ def test_table_changes_are_listed_cell_by_cell():
         ("row 3", None, "3, 0.1"),
     ]
     assert changes[0].relative == pytest.approx(0.2)
+
+
+def test_a_table_column_may_declare_a_tolerance_and_it_is_part_of_the_digest(results):
+    def save(k, seconds):
+        book.save_table("ch/t", [{"k": k, "s / epoch": seconds}], formats={"s / epoch": "{:.2f}"}, tolerances=timed)
+
+    timed = {"s / epoch": 0.5}
+    save(1, 2.0)
+    old = report.snapshot(results)
+    save(1, 2.5)
+    (change,) = report.diff(old, report.snapshot(results))
+    assert (change.where, change.tolerance, change.exceeds) == ("row 1, column 's / epoch'", 0.5, False)
+    save(2, 2.5)
+    assert [c.exceeds for c in report.diff(old, report.snapshot(results))] == [True, False]  # k declares none
+    extra = book.result_path(results, "ch/t", "csv").with_name("t.csv.tolerances.json")
+    extra.write_text('{"k": 10.0, "s / epoch": 10.0}')  # loosened by hand: the table is no longer trusted
+    with pytest.raises(book.store.CorruptResult, match="digest"):
+        book.store.read_table(results, "ch/t")
+    with pytest.raises(ValueError, match="tolerances names unknown columns"):
+        book.save_table("ch/t", [{"k": 1}], tolerances={"x": 0.1})
 
 
 def test_compare_command_lists_changes_and_is_strict_on_request(results, tmp_path, capsys):

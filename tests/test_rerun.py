@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -51,6 +52,10 @@ def book(tmp_path_factory):
     return root
 
 
+def _pages_read(log: str) -> list[str]:
+    return re.findall(r"reading sources\.\.\. \[\s*\d+%\] (\S+)", log)
+
+
 def _html(root: Path) -> str:
     return (root / "html" / "index.html").read_text()
 
@@ -76,6 +81,10 @@ def test_a_rebuild_without_changes_executes_nothing_and_keeps_the_configuration(
     assert [build.status(s)[0] for s in SCRIPTS] == ["reused"] * 3
     assert build.report["changes"] == []
     assert "The configuration has changed" not in build.log
+    assert _pages_read(build.log) == ["report"]  # the report differs from the last build's: everything was reused
+    again = tinybook.build(book)
+    assert again.returncode == 0 and again.executed == [], again.log
+    assert _pages_read(again.log) == [] and "writing output... [" not in again.log  # nothing read, nothing written
 
 
 def test_a_module_change_reruns_exactly_the_examples_that_import_it_and_strict_mode_flags_moves(book):
@@ -203,6 +212,18 @@ def test_api_pages_of_objects_that_no_longer_exist_are_removed(tmp_path):
     names = ("nnbook.rff.rst", "nnbook.rff.fit_min_norm.rst", "nnbook.rff.gone.rst", "nnbook.no_such_module.rst")
     for name in names:
         (folder / name).write_text("page\n")
-    app = SimpleNamespace(srcdir=tmp_path, config=SimpleNamespace(nnbook_api_generated_dirs=["generated"]))
-    build.remove_stale_api_pages(app)
-    assert sorted(p.name for p in folder.iterdir()) == ["nnbook.rff.fit_min_norm.rst", "nnbook.rff.rst"]
+    # importable from frontpage, but defined (and documented) in build; a module page listing a member that is gone
+    (folder / "nnbook.book.frontpage.git_commit.rst").write_text("page\n")
+    (folder / "nnbook.book.rst").write_text(".. autosummary::\n   :recursive:\n\n   build\n   stamps\n   gone\n")
+    config = SimpleNamespace(nnbook_api_generated_dirs=["generated"], templates_path=[], autosummary_generate=True)
+    app = SimpleNamespace(srcdir=tmp_path, config=config, env=SimpleNamespace())
+    build.api_pages(app)
+    kept = ["nnbook.rff.fit_min_norm.rst", "nnbook.rff.rst"]
+    assert sorted(p.name for p in folder.iterdir()) == kept and config.autosummary_generate
+    build.remember_api_digest(app, app.env)
+    build.api_pages(app)  # nothing changed since: autosummary is told not to regenerate the pages
+    assert config.autosummary_generate is False
+    config.autosummary_generate = True
+    (folder / "nnbook.rff.gone.rst").write_text("page\n")  # the pages changed: regenerated, the stale one removed
+    build.api_pages(app)
+    assert sorted(p.name for p in folder.iterdir()) == kept and config.autosummary_generate

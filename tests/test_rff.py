@@ -78,8 +78,10 @@ def test_rank_deficient_falls_back_to_pinv():
 
 @pytest.mark.parametrize(("n", "p"), [(40, 10), (20, 60)])
 @pytest.mark.parametrize("ridge", [1e-4, 1e-2, 3.0])
-def test_ridge_matches_closed_form_primal_and_dual(n, p, ridge):
+@pytest.mark.parametrize("order", ["C", "F"])  # both memory layouts reach BLAS without a copy, by different routes
+def test_ridge_matches_closed_form_primal_and_dual(n, p, ridge, order):
     Phi, y = _problem(n, p, seed=2)
+    Phi = np.asarray(Phi, order=order)
     # oracle: ordinary least squares on the augmented system [Phi; sqrt(ridge) I] a = [y; 0]
     augmented = np.vstack([Phi, np.sqrt(ridge) * np.eye(p)])
     expected = np.linalg.lstsq(augmented, np.concatenate([y, np.zeros(p)]), rcond=None)[0]

@@ -95,6 +95,7 @@ book.save_table(
     "backprop/models_table",
     rows,
     formats={"parameters": "{:,}", "test accuracy": "{:.3f}", "spread (sd)": "{:.3f}", "s / epoch": "{:.2f}"},
+    tolerances={"s / epoch": book.MEASURED_TOLERANCE},
 )
 
 # %%

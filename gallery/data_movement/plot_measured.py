@@ -137,19 +137,45 @@ with book.numbers():
         fmt="{:.1f}",
         label="main-memory copy bandwidth",
         unit="GB/s",
+        tolerance=book.MEASURED_TOLERANCE,
     )
     book.record(
-        "data_movement/cache_gbs", roofs.cache_bandwidth / 1e9, fmt="{:.0f}", label="cache copy bandwidth", unit="GB/s"
+        "data_movement/cache_gbs",
+        roofs.cache_bandwidth / 1e9,
+        fmt="{:.0f}",
+        label="cache copy bandwidth",
+        unit="GB/s",
+        tolerance=book.MEASURED_TOLERANCE,
     )
-    book.record("data_movement/peak_gmacs", roofs.peak_rate / 1e9, fmt="{:.0f}", label="matmul peak", unit="GMAC/s")
-    book.record("data_movement/ridge_dram", roofs.ridge_dram, fmt="{:.1f}", label="ridge point, main memory")
-    book.record("data_movement/ridge_cache", roofs.ridge_cache, fmt="{:.1f}", label="ridge point, cache")
+    book.record(
+        "data_movement/peak_gmacs",
+        roofs.peak_rate / 1e9,
+        fmt="{:.0f}",
+        label="matmul peak",
+        unit="GMAC/s",
+        tolerance=book.MEASURED_TOLERANCE,
+    )
+    book.record(
+        "data_movement/ridge_dram",
+        roofs.ridge_dram,
+        fmt="{:.1f}",
+        label="ridge point, main memory",
+        tolerance=book.MEASURED_TOLERANCE,
+    )
+    book.record(
+        "data_movement/ridge_cache",
+        roofs.ridge_cache,
+        fmt="{:.1f}",
+        label="ridge point, cache",
+        tolerance=book.MEASURED_TOLERANCE,
+    )
     book.record(
         "data_movement/depthwise_time_share",
         100 * costs[dw].time_share,
         fmt="{:.0f}",
         unit="%",
         label="share of layer time in depthwise layers",
+        tolerance=book.MEASURED_TOLERANCE,
     )
     book.record(
         "data_movement/depthwise_mac_share_measured",
@@ -159,15 +185,28 @@ with book.numbers():
         label="share of multiply-adds in depthwise layers (timed run)",
     )
     book.record(
-        "data_movement/depthwise_gmacs", costs[dw].rate / 1e9, fmt="{:.2f}", unit="GMAC/s", label="depthwise rate"
+        "data_movement/depthwise_gmacs",
+        costs[dw].rate / 1e9,
+        fmt="{:.2f}",
+        unit="GMAC/s",
+        label="depthwise rate",
+        tolerance=book.MEASURED_TOLERANCE,
     )
-    book.record("data_movement/pointwise_gmacs", costs[pw].rate / 1e9, fmt="{:.1f}", unit="GMAC/s", label="1x1 rate")
+    book.record(
+        "data_movement/pointwise_gmacs",
+        costs[pw].rate / 1e9,
+        fmt="{:.1f}",
+        unit="GMAC/s",
+        label="1x1 rate",
+        tolerance=book.MEASURED_TOLERANCE,
+    )
     book.record(
         "data_movement/classifier_gmacs",
         costs["classifier"].rate / 1e9,
         fmt="{:.1f}",
         unit="GMAC/s",
         label="classifier rate",
+        tolerance=book.MEASURED_TOLERANCE,
     )
     book.record(
         "data_movement/depthwise_intensity",
@@ -193,6 +232,7 @@ with book.numbers():
         fmt="{:.0f}",
         unit="%",
         label="median 1x1 rate, share of the matmul peak",
+        tolerance=book.MEASURED_TOLERANCE,
     )
     book.record(
         "data_movement/depthwise_of_cache_roof",
@@ -200,12 +240,14 @@ with book.numbers():
         fmt="{:.0f}",
         unit="%",
         label="median depthwise rate, share of the cache roof",
+        tolerance=book.MEASURED_TOLERANCE,
     )
     book.record(
         "data_movement/classifier_over_dram_roof",
         under_dram[classifier][0],
         fmt="{:.1f}",
         label="classifier rate over the main-memory roof",
+        tolerance=book.MEASURED_TOLERANCE,
     )
     book.check(
         "data_movement/layers_under_the_arithmetic_roof",
@@ -214,6 +256,7 @@ with book.numbers():
         value=rate.max() / roofs.peak_rate,
         at_most=1.25,
         fmt="{:.2f}",
+        tolerance=book.MEASURED_TOLERANCE,
     )
     book.claim(
         "data_movement/hooks_match_torchvision",
@@ -229,6 +272,7 @@ with book.numbers():
         value=roofs.cache_bandwidth / roofs.dram_bandwidth,
         at_least=2,
         fmt="{:.1f}",
+        tolerance=book.MEASURED_TOLERANCE,
     )
     book.claim(
         "data_movement/pointwise_near_the_arithmetic_roof",
@@ -236,6 +280,7 @@ with book.numbers():
         value=100 * np.median(rate[pointwise]) / roofs.peak_rate,
         at_least=33,
         fmt="{:.0f}",
+        tolerance=book.MEASURED_TOLERANCE,
     )
     book.claim(
         "data_movement/depthwise_below_its_roof",
@@ -244,6 +289,7 @@ with book.numbers():
         value=100 * np.median(under_dram[depthwise]),
         at_most=50,
         fmt="{:.0f}",
+        tolerance=book.MEASURED_TOLERANCE,
     )
     book.claim(
         "data_movement/classifier_memory_bound",
@@ -251,6 +297,7 @@ with book.numbers():
         value=100 * rate[classifier][0] / roofs.peak_rate,
         at_most=50,
         fmt="{:.0f}",
+        tolerance=book.MEASURED_TOLERANCE,
     )
     book.claim(
         "data_movement/depthwise_slow_per_mac",
@@ -259,6 +306,7 @@ with book.numbers():
         value=costs[dw].time_share / costs[dw].mac_share,
         at_least=2,
         fmt="{:.1f}",
+        tolerance=book.MEASURED_TOLERANCE,
     )
     book.claim(
         "data_movement/depthwise_rate_below_pointwise",
@@ -267,6 +315,7 @@ with book.numbers():
         value=costs[pw].rate / costs[dw].rate,
         at_least=2,
         fmt="{:.1f}",
+        tolerance=book.MEASURED_TOLERANCE,
     )
     book.claim(
         "data_movement/rate_follows_intensity",
@@ -274,6 +323,7 @@ with book.numbers():
         value=stats.spearmanr(intensity, rate).statistic,
         at_least=0.5,
         fmt="{:.2f}",
+        tolerance=book.MEASURED_TOLERANCE,
     )
 
 # %%

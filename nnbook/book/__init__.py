@@ -89,6 +89,13 @@ def results_dir() -> Path | None:
     return Path(folder) if folder else None
 
 
+#: The relative change between two builds that a strict comparison accepts for a quantity measured in time on the
+#: build machine (a duration, a rate, a ratio or share of timings): these move with the machine and its load, by a
+#: factor of two or more between builds on a busy machine. A value that is computed, not timed, declares no
+#: tolerance and must not move at all.
+MEASURED_TOLERANCE = 2.0
+
+
 def record(
     name: str,
     value: float,
@@ -297,6 +304,8 @@ def save_table(
     name: str,
     rows: Sequence[Mapping[str, object]],
     formats: Mapping[str, str] | None = None,
+    *,
+    tolerances: Mapping[str, float] | None = None,
 ) -> list[dict[str, str]]:
     """Save a table under ``name`` so a chapter can include it.
 
@@ -308,6 +317,10 @@ def save_table(
         One mapping per row, all with the same keys (the column headers).
     formats : mapping, optional
         Column name -> :meth:`str.format` pattern; other cells use ``str``.
+    tolerances : mapping, optional
+        Column name -> the relative change of its cells between two builds
+        that is not worth failing a strict build (for measured times and
+        rates, which depend on the machine); other columns must not change.
 
     Returns
     -------
@@ -335,6 +348,12 @@ def save_table(
     unknown = set(formats) - set(columns)
     if unknown:
         raise ValueError(f"formats names unknown columns {sorted(unknown)}")
+    if tolerances is not None and not isinstance(tolerances, Mapping):
+        raise TypeError(f"tolerances must be a mapping of column names to numbers, got {type(tolerances).__name__}")
+    tolerances = {column: _check_tolerance(t) for column, t in (tolerances or {}).items()}
+    unknown = set(tolerances) - set(columns)
+    if unknown:
+        raise ValueError(f"tolerances names unknown columns {sorted(unknown)}")
     table = [{c: _format(row[c], formats[c]) if c in formats else str(row[c]) for c in columns} for row in rows]
     folder = results_dir()
     if folder is not None:
@@ -342,7 +361,7 @@ def save_table(
         writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(table)
-        store.write_table(folder, name, buffer.getvalue())
+        store.write_table(folder, name, buffer.getvalue(), tolerances)
     widths = {c: max(len(c), *(len(r[c]) for r in table)) for c in columns}
     print(name)
     for line in [dict(zip(columns, columns, strict=True)), *table]:

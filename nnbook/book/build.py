@@ -23,9 +23,11 @@ examples (``"nnbook.book.rerun.track"`` among sphinx-gallery's
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import re
+import subprocess
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -37,12 +39,12 @@ from sphinx.util import logging
 from sphinx.util._serialise import stable_str
 from sphinx.util.docutils import SphinxDirective
 
-from nnbook.book import report, rerun, shards, store
+import nnbook
+from nnbook.book import report, rerun, shards, stamps, store
 
 logger = logging.getLogger(__name__)
 TRACK = "nnbook.book.rerun.track"
 REPORT_KEY = "nnbook_build_report"
-REPORT_DOCS_KEY = "nnbook_report_docs"
 QUOTES_KEY = "nnbook_quotes"
 
 
@@ -123,6 +125,22 @@ def restore_config(app: Sphinx, *args) -> None:
         setattr(config, name, value)
 
 
+COMMIT_ENV = "NNBOOK_COMMIT"  # the commit of a copy of the sources outside its git checkout (set by the tests)
+
+
+def git_commit(folder: Path) -> str:
+    """The short commit the source folder is at (or ``$NNBOOK_COMMIT``), ``"unknown"`` outside a git checkout."""
+    if os.environ.get(COMMIT_ENV):
+        return os.environ[COMMIT_ENV]
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=folder, capture_output=True, text=True, check=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
 def prepare(app: Sphinx) -> None:
     """Decide what runs; clean what deleted scripts left; keep only results that a script owns."""
     from nnbook.book.sphinxext import results_folder
@@ -137,6 +155,7 @@ def prepare(app: Sphinx) -> None:
             rerun.BUILD_ID_ENV: build_id,
             rerun.BUILD_PID_ENV: str(os.getpid()),
             rerun.ENVIRONMENT_ENV: json.dumps(environment),
+            rerun.SOURCE_ENV: json.dumps({"version": nnbook.__version__, "commit": git_commit(Path(app.srcdir))}),
         }
     )
     results = results_folder(app)
@@ -248,22 +267,77 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
         raise ExtensionError("nnbook build checks failed:\n  " + "\n  ".join(errors))
 
 
-def remove_stale_api_pages(app: Sphinx) -> None:
-    """Delete the API reference's generated pages of ``nnbook`` objects that no longer exist.
+API_KEY = "nnbook_api_digest"
+AUTOSUMMARY_ENTRY = re.compile(r"^ {3,}([A-Za-z_]\w*)\s*$", re.M)  # a member listed in an autosummary block
 
-    autosummary writes a page per module, class and function into
-    ``generated/`` but never removes one: after a module or function is
-    renamed, the old page stays a source of the book and fails the build.
+
+def api_digest(app: Sphinx) -> str:
+    """What the API reference's generated pages depend on: the package's modules, the top-level pages, templates.
+
+    Names, sizes and modification times, not contents: a checkout that touches
+    a file regenerates the pages, which is safe, and reading them costs nothing.
     """
-    from sphinx.ext.autosummary import ImportExceptionGroup, import_by_name
+    package = Path(nnbook.__file__).resolve().parent
+    files = sorted(package.rglob("*.py"))
+    files += sorted(Path(app.srcdir).glob("*.md")) + sorted(Path(app.srcdir).glob("*.rst"))
+    for folder in app.config.templates_path:
+        files += sorted(p for p in Path(app.srcdir, folder).rglob("*") if p.is_file())
+    listing = [(str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files]
+    for folder in app.config.nnbook_api_generated_dirs:
+        listing.append(sorted(p.name for p in Path(app.srcdir, folder).glob("*.rst")))
+    return hashlib.sha256(json.dumps(listing).encode()).hexdigest()
 
+
+def api_pages(app: Sphinx) -> None:
+    """Keep the API reference's generated pages current, and skip their generation when nothing they show changed.
+
+    autosummary imports every module of the package and regenerates every
+    page at each build (several seconds, most of a rebuild with nothing
+    changed); when :func:`api_digest` equals the one of the last build, the
+    pages it would write are the ones on disk, so this build does not
+    generate them. Otherwise the pages of ``nnbook`` objects that no longer
+    exist are deleted first: autosummary writes a page per module, class and
+    function into ``generated/`` but never removes one, and after a rename the
+    old page would stay a source of the book and fail the build.
+    """
+    if not getattr(app.config, "autosummary_generate", None):
+        return  # no autosummary, or it generates nothing
+    digest = api_digest(app)
+    if getattr(app.env, API_KEY, None) == digest:
+        logger.info("nnbook: the package and the API pages did not change; autosummary does not regenerate them")
+        app.config.autosummary_generate = False  # this build only: the pickled configuration keeps the setting
+        return
     for folder in app.config.nnbook_api_generated_dirs:
         for page in sorted(Path(app.srcdir, folder).glob("nnbook*.rst")):
-            try:
-                import_by_name(page.stem)
-            except (ImportError, ImportExceptionGroup):
-                logger.info(f"nnbook: removing the API page of {page.stem}, which no longer exists")
+            if _stale_api_page(page):
+                logger.info(f"nnbook: removing the API page of {page.stem}, which no longer exists where it was")
                 page.unlink()
+
+
+def _stale_api_page(page: Path) -> bool:
+    """Whether a generated page documents an object that is gone, moved to another module, or lists one that is."""
+    import importlib.util
+    import inspect
+
+    from sphinx.ext.autosummary import ImportExceptionGroup, import_by_name
+
+    try:
+        _, obj, _, modname = import_by_name(page.stem)
+    except (ImportError, ImportExceptionGroup):
+        return True
+    if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ != modname:
+        return True  # still importable from here, but documented (and listed) where it is defined now
+    if inspect.ismodule(obj):  # a module's page lists its members: one that is gone makes the listing stale
+        for member in AUTOSUMMARY_ENTRY.findall(page.read_text(encoding="utf-8")):
+            if not hasattr(obj, member) and importlib.util.find_spec(f"{obj.__name__}.{member}") is None:
+                return True
+    return False
+
+
+def remember_api_digest(app: Sphinx, env) -> list[str]:
+    """``env-updated``: the generated pages are now those of the current package."""
+    setattr(env, API_KEY, api_digest(app))
+    return []
 
 
 def rewrite_execution_times(app: Sphinx, docname: str, source: list[str]) -> None:
@@ -281,7 +355,7 @@ class BuildReport(SphinxDirective):
     """The build report: every example ran or reused and why; every value and cell that changed."""
 
     def run(self):
-        getattr(self.env, REPORT_DOCS_KEY).add(self.env.docname)
+        stamps.note(self.env, "report")  # read again when the report differs from the one it shows
         return [BuildReportNode()]
 
 
@@ -293,14 +367,12 @@ def note_quote(env, name: str) -> None:
 def purge_doc(app: Sphinx, env, docname: str) -> None:
     """Forget what a page that is read again (or removed) quoted."""
     getattr(env, QUOTES_KEY, {}).pop(docname, None)
-    getattr(env, REPORT_DOCS_KEY, set()).discard(docname)
 
 
 def init_env(app: Sphinx) -> None:
     """Create the environment's records of quotations and report pages on a fresh environment."""
-    for key, empty in ((QUOTES_KEY, dict), (REPORT_DOCS_KEY, set)):
-        if not hasattr(app.env, key):
-            setattr(app.env, key, empty())
+    if not hasattr(app.env, QUOTES_KEY):
+        setattr(app.env, QUOTES_KEY, {})
 
 
 def fill_report(app: Sphinx, doctree, docname: str) -> None:

@@ -17,8 +17,8 @@ A chapter added to ``nnbook_chapters`` gets all three without further work.
 
 from __future__ import annotations
 
+import datetime
 import re
-import subprocess
 from pathlib import Path
 from typing import ClassVar
 
@@ -29,6 +29,8 @@ from sphinx.util.docutils import SphinxDirective
 
 import nnbook
 from nnbook import book
+from nnbook.book import rerun, stamps
+from nnbook.book.build import git_commit
 
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 EXAMPLE_REF = re.compile(r"auto_gallery/(\w+)/(?:images/sphx_glr_)?(plot_\w+?)(?:_\d{3})?(?:\.png|\b)")
@@ -86,17 +88,6 @@ class ExamplesInChapterOrder:
         return (self.order.index(stem) if stem in self.order else len(self.order), stem)
 
 
-def git_commit(folder: Path) -> str:
-    """The short commit the source folder is at, or ``"unknown"`` outside a git checkout."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=folder, capture_output=True, text=True, check=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() or "unknown"
-
-
 class ChapterCards(SphinxDirective):
     """A card per registered chapter: thumbnail, title, summary, prerequisites."""
 
@@ -115,6 +106,7 @@ class ChapterCards(SphinxDirective):
             lines += [f":::{{grid-item-card}} {titles[gallery]}", f":link: /{doc}", ":link-type: doc"]
             if used:
                 thumb = f"/auto_gallery/{gallery}/images/thumb/sphx_glr_{used[0]}_thumb.png"
+                self.env.note_dependency(str(Path(self.env.srcdir, thumb.lstrip("/"))))
                 if Path(self.env.srcdir, thumb.lstrip("/")).is_file():
                     lines.append(f":img-top: {thumb}")
                     lines.append(f":img-alt: A figure from the chapter {chapter_title(page)}")
@@ -127,7 +119,7 @@ class ChapterCards(SphinxDirective):
         lines.append("::::")
         commit = git_commit(Path(self.env.srcdir))
         lines += ["", f"*This copy of the book was built from nnbook {nnbook.__version__}, commit {commit}.*"]
-        getattr(self.env, ALWAYS_KEY).add(self.env.docname)
+        stamps.note(self.env, "source")  # read again when the version or the commit changes
         container = nodes.container()
         self.state.nested_parse(StringList(lines, source="chapter-cards"), self.content_offset, container)
         return container.children
@@ -147,6 +139,16 @@ class ChapterStatus(SphinxDirective):
             raise self.error("chapter-status belongs on a page of the chapter registry")
         folder = results_folder(self.env.app) / gallery
         files = sorted(folder.glob("*.json")) + sorted(folder.glob("*.csv")) if folder.is_dir() else []
+        examples = [e for e in rerun.examples(self.env.srcdir, self.env.config.sphinx_gallery_conf)]
+        records = []
+        for example in examples:
+            if example.name.startswith(gallery + "/"):
+                self.env.note_dependency(str(example.record))  # rewritten whenever the example runs
+                record = rerun.read_record(example)
+                if record is not None and "source" not in record:  # written before records named their source
+                    finished = datetime.datetime.fromtimestamp(example.record.stat().st_mtime, tz=datetime.UTC)
+                    record["source"] = {"finished": finished.strftime("%Y-%m-%d %H:%M UTC")}
+                records.append(record)
         for path in files:
             self.env.note_dependency(str(path))
         if not files:
@@ -155,14 +157,8 @@ class ChapterStatus(SphinxDirective):
         claims = [c for c in book.all_claims(folder.parent) if c["name"].startswith(gallery + "/")]
         findings = [c for c in claims if not c["check"]]
         checks = [c for c in claims if c["check"]]
-        import datetime
-
-        newest = max(p.stat().st_mtime for p in files)
-        when = datetime.datetime.fromtimestamp(newest, tz=datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        commit = git_commit(Path(self.env.srcdir))
-        getattr(self.env, ALWAYS_KEY).add(self.env.docname)
         text = (
-            f"Results of this chapter computed on {when} with nnbook {nnbook.__version__} (commit {commit}): "
+            f"Results of this chapter computed {provenance(records)}: "
             f"{sum(c['holds'] for c in findings)} of {len(findings)} claims hold, "
             f"{sum(c['holds'] for c in checks)} of {len(checks)} sanity checks pass."
         )
@@ -170,6 +166,32 @@ class ChapterStatus(SphinxDirective):
         paragraph += nodes.Text(text + " ")
         paragraph += book_claims_link(self.env.docname)
         return [paragraph]
+
+
+def provenance(records: list[dict | None]) -> str:
+    """When and from which nnbook version and commit the examples' records say they ran.
+
+    >>> provenance([{"source": {"version": "0.2", "commit": "abc1234", "finished": "2026-11-30 01:00 UTC"}}] * 2)
+    'on 2026-11-30 01:00 UTC with nnbook 0.2 (commit abc1234)'
+    >>> provenance([{"source": {"version": "0.2", "commit": "abc", "finished": "2026-11-29 20:00 UTC"}},
+    ...             {"source": {"version": "0.2", "commit": "def", "finished": "2026-11-30 01:00 UTC"}}, None])
+    'between 2026-11-29 20:00 UTC and 2026-11-30 01:00 UTC with nnbook 0.2 (commits abc, def; 1 example not recorded)'
+    """
+    sources = [r.get("source", {}) for r in records if r]
+    times = sorted(s["finished"] for s in sources if s.get("finished"))
+    versions = sorted({s.get("version", "unknown") for s in sources}) or ["unknown"]
+    commits = sorted({s.get("commit", "unknown") for s in sources}) or ["unknown"]
+    when = (
+        "at an unknown time"
+        if not times
+        else f"on {times[0]}"
+        if times[0] == times[-1]
+        else (f"between {times[0]} and {times[-1]}")
+    )
+    missing = len(records) - len(sources)
+    note = f"; {missing} example{'s' * (missing != 1)} not recorded" if missing else ""
+    label = "commit" if len(commits) == 1 else "commits"
+    return f"{when} with nnbook {', '.join(versions)} ({label} {', '.join(commits)}{note})"
 
 
 def book_claims_link(docname: str):
@@ -185,19 +207,6 @@ def book_claims_link(docname: str):
         refdoc=docname,
         refwarn=True,
     )
-
-
-ALWAYS_KEY = "nnbook_always_reread"
-
-
-def _init_env(app: Sphinx) -> None:
-    if not hasattr(app.env, ALWAYS_KEY):
-        setattr(app.env, ALWAYS_KEY, set())
-
-
-def _always_outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
-    """Pages that state the commit and the claims' status are re-read every build (they are few and short)."""
-    return sorted(getattr(env, ALWAYS_KEY, set()) - set(removed))
 
 
 def _append_status(app: Sphinx, docname: str, source: list[str]) -> None:
@@ -260,6 +269,4 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("chapter-cards", ChapterCards)
     app.add_directive("chapter-status", ChapterStatus)
     app.connect("source-read", _append_status)
-    app.connect("builder-inited", _init_env)
-    app.connect("env-get-outdated", _always_outdated)
     return {"version": "0.1", "parallel_read_safe": False, "parallel_write_safe": True}

@@ -87,7 +87,8 @@ def snapshot(folder: Path) -> dict[str, dict]:
             continue
         if text:
             rows = list(csv.reader(io.StringIO(text, newline="")))
-            snap["table"][name] = {"header": rows[0], "rows": rows[1:]}
+            tolerances = store.read_tolerances(folder, name)
+            snap["table"][name] = {"header": rows[0], "rows": rows[1:], "tolerances": tolerances}
     return snap
 
 
@@ -131,10 +132,13 @@ def _table_changes(name: str, old: Mapping | None, new: Mapping | None) -> list[
             joined = [r and ", ".join(r) for r in (before, after)]
             changes.append(Change(name, "table", where, joined[0], joined[1], None, None, True))
             continue
+        tolerances = new.get("tolerances") or {}
         for column, a, b in zip(new["header"], before, after, strict=False):
             if a != b:
                 where = f"row {i + 1}, column {column!r}"
-                changes.append(Change(name, "table", where, a, b, _relative(_number(a), _number(b)), None, True))
+                relative, tolerance = _relative(_number(a), _number(b)), tolerances.get(column)
+                exceeds = relative is None or relative > (tolerance or 0.0)
+                changes.append(Change(name, "table", where, a, b, relative, tolerance, exceeds))
     return changes
 
 

@@ -13,7 +13,8 @@ ran, holding
 - the environment: the digest of the pinned ``constraints.txt`` and the
   versions of Python and of the packages that compute the numbers;
 - the results it wrote (kind and name, from the store's ledger), whether it
-  finished without an error, and how long it took (wall-clock and CPU time).
+  finished without an error, how long it took (wall-clock and CPU time), and
+  when and from which nnbook version and commit it ran (shown on its chapter).
 
 :func:`track` is a sphinx-gallery ``reset_modules`` callable, run before and
 after every example (``reset_modules_order = "both"``). Before, it drops
@@ -32,6 +33,7 @@ report.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -51,6 +53,7 @@ SCHEMA = 1
 BUILD_ID_ENV = "NNBOOK_BUILD_ID"
 BUILD_PID_ENV = "NNBOOK_BUILD_PID"
 ENVIRONMENT_ENV = "NNBOOK_ENVIRONMENT"
+SOURCE_ENV = "NNBOOK_SOURCE"  # the nnbook version and commit of the build, for the records (not a dependency)
 PACKAGES = ("numpy", "scipy", "torch", "torchvision", "matplotlib", "scikit-learn", "mlxtend")
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds the nnbook package
 _STATE: dict = {}  # the running example of this process (this module stays imported between before and after)
@@ -311,6 +314,8 @@ def track(gallery_conf: dict, fname: str, when: str) -> None:
         "build": os.environ.get(BUILD_ID_ENV, ""),
         "seconds": round(time.perf_counter() - _STATE.pop("start", time.perf_counter()), 3),
         "cpu_seconds": round(time.process_time() - _STATE.pop("cpu", time.process_time()), 3),
+        "source": json.loads(os.environ.get(SOURCE_ENV, "{}"))
+        | {"finished": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")},
     }
     _atomic_json(example.record, record)
     example.ledger.unlink(missing_ok=True)

@@ -39,10 +39,9 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from nnbook import book
-from nnbook.book import build
+from nnbook.book import build, stamps
 
 logger = logging.getLogger(__name__)
-CLAIMS_DOC_KEY = "nnbook_claims_docs"
 MISSING_KEY = "nnbook_missing"
 
 
@@ -153,7 +152,7 @@ class ClaimsList(SphinxDirective):
 
     def run(self):
         folder = results_folder(self.env.app)
-        getattr(self.env, CLAIMS_DOC_KEY).add(self.env.docname)
+        stamps.note(self.env, "claims")  # read again when a claim is added, removed or rewritten
         want_checks = "checks" in self.options
         try:
             recorded = book.all_claims(folder) if folder.is_dir() else []
@@ -238,15 +237,7 @@ def _set_results_env(app: Sphinx) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     os.environ[book.RESULTS_ENV] = str(folder)
     setattr(app.env, MISSING_KEY, [])
-    if not hasattr(app.env, CLAIMS_DOC_KEY):
-        setattr(app.env, CLAIMS_DOC_KEY, set())
     build.init_env(app)
-
-
-def _claims_always_outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
-    """The claims and build-report pages show every claim and this build's runs: re-read them each build."""
-    pages = getattr(env, CLAIMS_DOC_KEY, set()) | getattr(env, build.REPORT_DOCS_KEY, set())
-    return sorted(pages - set(removed))
 
 
 def _fail_on_missing(app: Sphinx, exception: Exception | None) -> None:
@@ -302,8 +293,9 @@ def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", _set_results_env, priority=100)
     app.connect("builder-inited", build.prepare, priority=200)  # after sphinx-gallery's config (10), before 500
     app.connect("builder-inited", build.check, priority=600)  # after sphinx-gallery generated the gallery
-    app.connect("builder-inited", build.remove_stale_api_pages, priority=400)  # before autosummary (500)
-    app.connect("env-get-outdated", _claims_always_outdated)
+    app.connect("builder-inited", build.api_pages, priority=400)  # before autosummary (500)
+    app.connect("env-updated", build.remember_api_digest)
+    stamps.setup(app)
     app.connect("env-purge-doc", build.purge_doc)
     app.connect("env-updated", build.pickle_config_as_started, priority=990)
     app.connect("env-check-consistency", build.restore_config)

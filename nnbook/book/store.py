@@ -2,7 +2,9 @@
 
 A result ``"<chapter>/<key>"`` of kind ``value`` or ``claim`` is a small JSON
 file ``<folder>/<chapter>/<key>.<kind>.json``; a table is a CSV file
-``<chapter>/<key>.csv`` with a ``.csv.sha256`` beside it. Every write is
+``<chapter>/<key>.csv`` with a ``.csv.sha256`` beside it (and a
+``.csv.tolerances.json`` when columns declare the relative change between
+builds that a strict build accepts: machine timings). Every write is
 atomic (a temporary file renamed into place) and leaves an unchanged file
 untouched (so pages that quote it are not re-read), and every file carries a
 SHA-256 digest of its content, so a truncated, corrupt or hand-edited file is
@@ -66,7 +68,7 @@ def files_of(folder: Path, name: str, kind: str) -> list[Path]:
     """Every file that holds result ``name`` of ``kind`` (a table has its digest file too)."""
     if kind == "table":
         path = path_of(folder, name, "csv")
-        return [path, path.with_name(path.name + ".sha256")]
+        return [path, path.with_name(path.name + ".sha256"), path.with_name(path.name + ".tolerances.json")]
     return [path_of(folder, name, kind + ".json")]
 
 
@@ -128,11 +130,21 @@ def read_json(folder: Path, name: str, kind: str) -> dict | None:
     return read_file(path) if path.is_file() else None
 
 
-def write_table(folder: Path, name: str, text: str) -> None:
-    """Write a table's CSV text and its digest."""
+def _table_digest(text: str, tolerances: str) -> str:
+    return hashlib.sha256((text + tolerances).encode()).hexdigest()
+
+
+def write_table(folder: Path, name: str, text: str, tolerances: Mapping[str, float] | None = None) -> None:
+    """Write a table's CSV text, its columns' tolerances (if any) and the digest of both."""
     path = path_of(folder, name, "csv")
+    extra = path.with_name(path.name + ".tolerances.json")
+    declared = json.dumps(dict(tolerances), sort_keys=True) if tolerances else ""
     _atomic_write(path, text)
-    _atomic_write(path.with_name(path.name + ".sha256"), hashlib.sha256(text.encode()).hexdigest())
+    if declared:
+        _atomic_write(extra, declared)
+    else:
+        extra.unlink(missing_ok=True)
+    _atomic_write(path.with_name(path.name + ".sha256"), _table_digest(text, declared))
     _note_write("table", name)
 
 
@@ -143,12 +155,21 @@ def read_table(folder: Path, name: str) -> str | None:
         return None
     try:
         text = path.read_text(encoding="utf-8")
+        extra = path.with_name(path.name + ".tolerances.json")
+        declared = extra.read_text(encoding="utf-8") if extra.is_file() else ""
     except UnicodeDecodeError:
         raise CorruptResult(f"table file {path} is not text (corrupt)") from None
     digest = path.with_name(path.name + ".sha256")
-    if not digest.is_file() or digest.read_text().strip() != hashlib.sha256(text.encode()).hexdigest():
+    if not digest.is_file() or digest.read_text().strip() != _table_digest(text, declared):
         raise CorruptResult(f"table file {path} was changed after the build wrote it (digest mismatch or missing)")
     return text
+
+
+def read_tolerances(folder: Path, name: str) -> dict[str, float]:
+    """The relative change between builds each column of table ``name`` declares acceptable (validate first)."""
+    path = path_of(folder, name, "csv")
+    extra = path.with_name(path.name + ".tolerances.json")
+    return json.loads(extra.read_text(encoding="utf-8")) if extra.is_file() else {}
 
 
 def read(folder: Path, name: str, kind: str) -> dict | str | None:
