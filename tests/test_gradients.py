@@ -337,3 +337,27 @@ def test_targets_must_sum_to_one_within_one_millionth():
             function(z, far)
         with pytest.raises(ValueError, match=r"^y must hold target distributions"):
             function(z, np.array([[1.5, -0.5, 0.0], [0.0, 0.0, 1.0]]))  # sums to one, one entry negative
+
+
+def test_softmax_jacobian_size_limit_is_exact_and_keeps_float32(monkeypatch):
+    import nnbook._validation
+
+    z = np.zeros((2, 3), dtype=np.float32)  # 2 Jacobians of 3 x 3: 18 entries
+    monkeypatch.setattr(nnbook._validation, "MAX_ELEMENTS", 18)
+    J = G.softmax_jacobian(z)
+    assert J.shape == (2, 3, 3) and J.dtype == np.float32
+    np.testing.assert_allclose(J[0], np.diag(np.full(3, 1 / 3)) - 1 / 9, rtol=1e-6)
+    monkeypatch.setattr(nnbook._validation, "MAX_ELEMENTS", 17)
+    with pytest.raises(ValueError, match=r"^z asks for 18 Jacobian entries, more than the limit of 17$"):
+        G.softmax_jacobian(z)
+
+
+def test_logits_dimensions_and_axis_bounds():
+    assert G.softmax(np.zeros((1,) * 31 + (2,))).shape == (1,) * 31 + (2,)  # 32 dimensions are accepted
+    with pytest.raises(ValueError, match=r"^z must have"):
+        G.softmax(np.zeros((1,) * 32 + (2,)))  # 33 are not
+    z = np.zeros((2, 3))
+    np.testing.assert_allclose(G.softmax(z, axis=-2), 0.5)  # the most negative axis
+    for axis in (-3, 2):
+        with pytest.raises(ValueError, match=r"^axis must be an integer >= -2 and <= 1, got "):
+            G.softmax(z, axis=axis)

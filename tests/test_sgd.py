@@ -445,3 +445,15 @@ def test_two_gaussians_follows_its_documented_recipe():
     got_X, got_y = sgd.two_gaussians(7, rng=5)
     np.testing.assert_array_equal(got_X, X[order])
     np.testing.assert_array_equal(got_y, y[order])
+
+
+def test_regression_problem_follows_its_documented_recipe():
+    # Oracle: X = sqrt(n) U diag(s) V^T, y = X w + noise e, drawn in that order from the same generator.
+    rng = np.random.default_rng(4)
+    U = np.linalg.qr(rng.standard_normal((30, 3)))[0]
+    V = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    X = np.sqrt(30) * U @ np.diag(np.sqrt([1.0, 2.5, 4.0])) @ V.T
+    y = X @ rng.standard_normal(3) + 0.7 * rng.standard_normal(30)
+    got_X, got_y = sgd.regression_problem(30, 3, condition=4.0, noise=0.7, rng=4)
+    np.testing.assert_allclose(got_X, X, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got_y, y, rtol=1e-12, atol=1e-12)
