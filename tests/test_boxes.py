@@ -227,3 +227,30 @@ def test_power_law_exponent_boundaries():
         boxes.power_law_exponent(np.ones((2, 2)), np.ones(4))
     with pytest.raises(ValueError, match=r"^errors must"):
         boxes.power_law_exponent(np.array([1.0, 2.0]), np.ones((2, 1)))
+
+
+def test_relu_box_away_from_the_origin():
+    # Oracle: the trapezoid written out, rising on [a, a + r], flat to a + w, falling on [a + w, a + w + r].
+    a, w, r, h = 1.5, 2.0, 0.5, 3.0
+    x = np.linspace(-1.0, 5.0, 601)
+    expected = h * np.clip(np.minimum((x - a) / r, (a + w + r - x) / r), 0.0, 1.0)
+    np.testing.assert_allclose(boxes.box(x, h, w, start=a, ramp=r), expected, rtol=1e-12, atol=1e-12)
+    assert boxes.box(np.array([1.5, 3.4]), h, w, start=a).tolist() == [3.0, 3.0]  # steps, also away from 0
+
+
+def test_sup_error_and_box_units_boundaries():
+    assert boxes.sup_error(np.zeros_like, np.ones_like, 1.0, num_points=2) == 1.0  # two points are enough
+    assert boxes.sup_error(np.zeros_like, np.abs, 1e6) == 1e6  # the largest bound
+    for bad, error in [(0.0, ValueError), (-1.0, ValueError), (1e6 + 1, ValueError)]:
+        with pytest.raises(error, match=r"^bound must"):
+            boxes.sup_error(np.zeros_like, np.sin, bad)
+    with pytest.raises(ValueError, match=r"^dim must"):
+        boxes.sup_error(np.zeros_like, np.sin, 1.0, dim=0)
+    with pytest.raises(ValueError, match=r"^num_points must"):
+        boxes.sup_error(np.zeros_like, np.sin, 1.0, num_points=1)
+    # dim = 2: the grid covers the square, corners included (the oracle's maximum of |x| + |y| is at a corner)
+    assert boxes.sup_error(lambda X: np.zeros(len(X)), lambda X: X[:, 0] - 2 * X[:, 1], 1.0, 5, dim=2) == 3.0
+    assert boxes.box_units(1, 3) == 3 * 2 + 1  # one cell per axis
+    with pytest.raises(ValueError, match=r"^dim must be an integer >= 1 and <= 1000000, got 1000001$"):
+        boxes.box_units(1, 10**6 + 1)
+    assert boxes.box_units(1, 10**6) == 2 * 10**6 + 1
