@@ -146,14 +146,32 @@ with book.numbers():
         "sgd/mlp_dead_init",
         np.mean([runs[lr, s][1].measurements["dead_all"][0] for lr in rates for s in seeds]),
         fmt="{:.0%}",
+        label="fraction of dead hidden units at initialisation, mean over learning rates and seeds",
     )
     book.record(
         "sgd/mlp_dead_last_lr1", per_layer[0, -1], fmt="{:.0%}", label="dead units in the last hidden layer, lr 1"
     )
-    book.record("sgd/mlp_best_lr", best[0], fmt="{:g}")
-    book.record("sgd/mlp_best_acc", runs[best][1].val_accuracy[-1], fmt="{:.0%}")
-    book.record("sgd/mlp_worst_lr", worst[0], fmt="{:g}")
-    book.record("sgd/mlp_worst_acc", runs[worst][1].val_accuracy[-1], fmt="{:.0%}")
+    book.record(
+        "sgd/mlp_best_lr", best[0], fmt="{:g}", label="learning rate of the run with the lowest final validation loss"
+    )
+    book.record(
+        "sgd/mlp_best_acc",
+        runs[best][1].val_accuracy[-1],
+        fmt="{:.0%}",
+        label="final validation accuracy of the best run",
+    )
+    book.record(
+        "sgd/mlp_worst_lr",
+        worst[0],
+        fmt="{:g}",
+        label="learning rate of the run with the highest final validation loss",
+    )
+    book.record(
+        "sgd/mlp_worst_acc",
+        runs[worst][1].val_accuracy[-1],
+        fmt="{:.0%}",
+        label="final validation accuracy of the worst run",
+    )
     book.claim(
         "sgd/mlp_large_lr_kills_units",
         "at learning rate 1 at least half of the hidden units are dead after 8 epochs, in every seed "

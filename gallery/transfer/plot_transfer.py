@@ -219,23 +219,61 @@ def paired(a: tuple[str, float], b: tuple[str, float]) -> float:
 
 
 with book.numbers():
-    book.record("transfer/n_parameters", resnet.parameter_count(pretrained), fmt="{:,}")
-    book.record("transfer/n_source", len(source.y_train), fmt="{:,}")
-    book.record("transfer/n_test", len(task.y_test), fmt="{:d}")
-    book.record("transfer/n_seeds", len(SEEDS), fmt="{:d}")
-    book.record("transfer/std_err", transfer.standard_error(0.9, len(task.y_test)), fmt="{:.3f}")
+    book.record(
+        "transfer/n_parameters",
+        resnet.parameter_count(pretrained),
+        fmt="{:,}",
+        label="parameters of the pretrained network",
+    )
+    book.record(
+        "transfer/n_source", len(source.y_train), fmt="{:,}", label="MNIST training images used for pretraining"
+    )
+    book.record("transfer/n_test", len(task.y_test), fmt="{:d}", label="test images of the target task")
+    book.record("transfer/n_seeds", len(SEEDS), fmt="{:d}", label="seeds per configuration")
+    book.record(
+        "transfer/std_err",
+        transfer.standard_error(0.9, len(task.y_test)),
+        fmt="{:.3f}",
+        label="standard error of a test accuracy of 0.9 on the target test set",
+    )
     for method, lr in chosen.items():
-        book.record(f"transfer/chosen_lr_{method}", lr, fmt="{:g}")
-    book.record("transfer/best_mean", ranked[0].mean, fmt="{:.3f}")
-    book.record("transfer/second_mean", ranked[1].mean, fmt="{:.3f}")
-    book.record("transfer/worst_mean", ranked[-1].mean, fmt="{:.3f}")
+        book.record(
+            f"transfer/chosen_lr_{method}",
+            lr,
+            fmt="{:g}",
+            label=f"peak learning rate chosen for {method} at {N_TABLE} labels",
+        )
+    book.record(
+        "transfer/best_mean",
+        ranked[0].mean,
+        fmt="{:.3f}",
+        label=f"mean test accuracy of the best configuration ({ranked[0].label}), {N_TABLE} labels",
+    )
+    book.record(
+        "transfer/second_mean",
+        ranked[1].mean,
+        fmt="{:.3f}",
+        label=f"mean test accuracy of the second-best configuration ({ranked[1].label}), {N_TABLE} labels",
+    )
+    book.record(
+        "transfer/worst_mean",
+        ranked[-1].mean,
+        fmt="{:.3f}",
+        label=f"mean test accuracy of the worst configuration ({ranked[-1].label}), {N_TABLE} labels",
+    )
     worst_predictions = table.predictions[shown[ranked[-1].label]]
-    book.record("transfer/worst_majority", np.bincount(worst_predictions).max() / len(worst_predictions), fmt="{:.0%}")
-    book.record("transfer/rms_weight", rms, fmt="{:.3f}")
+    book.record(
+        "transfer/worst_majority",
+        np.bincount(worst_predictions).max() / len(worst_predictions),
+        fmt="{:.0%}",
+        label="share of the test images given the worst configuration's most frequent answer",
+    )
+    book.record("transfer/rms_weight", rms, fmt="{:.3f}", label="root mean square weight of the pretrained features")
     book.record(
         "transfer/head_parameters",
         resnet.parameter_count(resnet.new_head(pretrained, 2, freeze_features=True, seed=0).head),
         fmt="{:d}",
+        label="parameters of the new two-class head",
     )
     book.check(
         "transfer/no_divergence",
@@ -244,7 +282,12 @@ with book.numbers():
         at_most=0,
         fmt="{:d}",
     )
-    book.record("transfer/boosting_300", mean_at[("boosting", None)], fmt="{:.3f}")
+    book.record(
+        "transfer/boosting_300",
+        mean_at[("boosting", None)],
+        fmt="{:.3f}",
+        label=f"mean test accuracy of gradient boosting on the raw 8x8 pixels, {N_TABLE} labels",
+    )
     book.claim(
         "transfer/source_accuracy",
         "the pretrained network classifies at least 95% of the MNIST test images correctly",
@@ -282,7 +325,10 @@ with book.numbers():
         fmt="{:.1f}",
     )
     book.record(
-        "transfer/finetune_change_1e3", table.feature_change[table.select("finetune", 1e-3)].mean(), fmt="{:.2f}"
+        "transfer/finetune_change_1e3",
+        table.feature_change[table.select("finetune", 1e-3)].mean(),
+        fmt="{:.2f}",
+        label=f"relative change of the features when fine-tuning at learning rate 0.001, mean of {len(SEEDS)} seeds",
     )
     book.claim(
         "transfer/forgetting_equals_scratch",
@@ -323,9 +369,24 @@ with book.numbers():
     gap_probe = accuracy["probe"][small] - accuracy["scratch"][small]
     gap_finetune = accuracy["finetune"][small] - accuracy["scratch"][small]
     for method in transfer.METHODS:
-        book.record(f"transfer/{method}_at_{min(BUDGETS)}", accuracy[method][small].mean(), fmt="{:.3f}")
-        book.record(f"transfer/{method}_at_{max(BUDGETS)}", accuracy[method][large].mean(), fmt="{:.3f}")
-    book.record("transfer/random_probe_at_300", control.accuracy("probe")[row[N_TABLE]].mean(), fmt="{:.3f}")
+        book.record(
+            f"transfer/{method}_at_{min(BUDGETS)}",
+            accuracy[method][small].mean(),
+            fmt="{:.3f}",
+            label=f"mean test accuracy of {method} with {min(BUDGETS)} labels, {len(SEEDS)} seeds",
+        )
+        book.record(
+            f"transfer/{method}_at_{max(BUDGETS)}",
+            accuracy[method][large].mean(),
+            fmt="{:.3f}",
+            label=f"mean test accuracy of {method} with {max(BUDGETS)} labels, {len(SEEDS)} seeds",
+        )
+    book.record(
+        "transfer/random_probe_at_300",
+        control.accuracy("probe")[row[N_TABLE]].mean(),
+        fmt="{:.3f}",
+        label=f"mean test accuracy of a probe on the untrained network's features, {N_TABLE} labels",
+    )
     book.claim(
         "transfer/probe_beats_scratch_small",
         f"with {min(BUDGETS)} labels the probe beats training from scratch (paired mean gap at least 0.01)",
