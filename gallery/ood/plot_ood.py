@@ -256,7 +256,7 @@ with book.numbers():
             f"ood/outside_energy_{key}",
             100 * outside_energy[name],
             fmt="{:.0f}",
-            label=f"share of the squared size of the top ten features of network {name} that lies above 0.4",
+            label=f"share above x = 0.4 of the squared size of the top ten features, network {name}",
             unit="%",
         )
     ood_net, ood_spectrum = compared[OOD_LABEL][0], spectrums[OOD_LABEL]
