@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from nnbook.book.build import git_commit
+
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ("_build", "auto_gallery", "generated", "backreferences", "sg_execution_times.rst", "sg_api_usage.rst")
 # A folder holding docs/ and html/ of a finished build: reuse it instead of building (for work on the tests).
@@ -37,6 +39,7 @@ def build(tmp_path_factory):
     shutil.copytree(ROOT / "gallery", work / "gallery", ignore=shutil.ignore_patterns("__pycache__"))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NO_COLOR": "1"}
     env.pop("FORCE_COLOR", None)  # the log is read by the tests: no colour codes
+    env["NNBOOK_COMMIT"] = git_commit(ROOT)  # the copy is outside the checkout: the pages name the checkout's commit
     for name in ("NNBOOK_RESULTS_DIR", "NNBOOK_CHAPTERS", "NNBOOK_DATA"):
         env.pop(name, None)
     cmd = [sys.executable, "-m", "sphinx", *noxfile_sphinx_args(), "docs", "html"]

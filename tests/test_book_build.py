@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import datetime
 import json
 import re
 from pathlib import Path
@@ -40,6 +41,24 @@ def test_every_chapter_is_registered_and_in_the_table_of_contents(build):
     assert all(p > 0 for p in positions) and positions == sorted(positions), "table of contents follows the registry"
     for doc in chapters:
         assert (html / f"{doc}.html").is_file()
+
+
+def test_every_chapter_says_when_and_from_which_commit_its_results_were_computed(build):
+    import nnbook
+
+    _, html, _ = build
+    status = re.compile(
+        r"Results of this chapter computed (?:on|between) (\d{4}-\d\d-\d\d \d\d:\d\d UTC).*? with nnbook "
+        r"([\w.+-]+) \(commits? ([^)]*)\): (\d+) of (\d+) claims hold, (\d+) of (\d+) sanity checks pass"
+    )
+    for doc in _registry().values():
+        text = re.sub(r"<[^>]+>", "", (html / f"{doc}.html").read_text())
+        match = status.search(text)
+        assert match, f"{doc} does not say when its results were computed"
+        when, version, commits, held, claims, passed, checks = match.groups()
+        datetime.datetime.strptime(when, "%Y-%m-%d %H:%M UTC")  # a time, not "unknown"
+        assert version == nnbook.__version__ and "unknown" not in commits and "not recorded" not in commits, doc
+        assert held == claims and int(claims) > 0 and passed == checks, doc
 
 
 def test_every_gallery_example_executed(build):

@@ -125,8 +125,13 @@ def restore_config(app: Sphinx, *args) -> None:
         setattr(config, name, value)
 
 
+COMMIT_ENV = "NNBOOK_COMMIT"  # the commit of a copy of the sources outside its git checkout (set by the tests)
+
+
 def git_commit(folder: Path) -> str:
-    """The short commit the source folder is at, or ``"unknown"`` outside a git checkout."""
+    """The short commit the source folder is at (or ``$NNBOOK_COMMIT``), ``"unknown"`` outside a git checkout."""
+    if os.environ.get(COMMIT_ENV):
+        return os.environ[COMMIT_ENV]
     try:
         out = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=folder, capture_output=True, text=True, check=True, timeout=10

@@ -33,7 +33,7 @@ def current(app: Sphinx, kind: str) -> str:
     """The digest of the state ``kind`` as it is now."""
     if kind == "source":
         from nnbook import __version__
-        from nnbook.book.frontpage import git_commit
+        from nnbook.book.build import git_commit
 
         cache = app.__dict__.setdefault("_nnbook_stamp_cache", {})
         if "source" not in cache:
