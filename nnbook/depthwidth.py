@@ -86,7 +86,7 @@ def fit_seeds(
     near_radius: float | None = None,
     initial: bool = False,
 ) -> SeedFits:
-    """Train :func:`mlp` once per seed (network ``s`` on ``train_sets[s]``) in seed stacks, and score it.
+    """Train :func:`nnbook.relu_mlp.mlp` once per seed (network ``s`` on ``train_sets[s]``) in seed stacks; score it.
 
     The seeds are trained in stacks of as many as keep ``C ** S`` at most
     ``STACK_CLASSES`` (three for five classes); every member sees the batch

@@ -110,7 +110,7 @@ def compare(
     ----------
     pretrained : nnbook.resnet.FeatureClassifier
         The pretrained network; not modified.
-    task : DigitsTask
+    task : nnbook.transfer_task.DigitsTask
     scratch : callable
         ``scratch(seed)`` returns a freshly initialised network for the task
         (the same architecture as ``pretrained``, with ``task``'s number of classes).
@@ -130,7 +130,7 @@ def compare(
 
     Returns
     -------
-    Runs
+    nnbook.transfer_scores.Runs
         In the order budget, seed, method, learning rate.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier

@@ -70,7 +70,7 @@ class Runs:
 
 
 def combine(runs: Sequence[Runs]) -> Runs:
-    """The runs of several :func:`compare` calls on the same task, as one :class:`Runs`."""
+    """The runs of several :func:`nnbook.transfer.compare` calls on the same task, as one :class:`Runs`."""
     if (
         isinstance(runs, Runs)
         or not isinstance(runs, Sequence)
