@@ -58,7 +58,7 @@ ax.set(xlabel="iteration", ylabel="mean cross-entropy", yscale="log", title="Ful
 ax2.plot(run.epoch, run.train_accuracy, "o-", ms=3, label="training set")
 ax2.plot(run.epoch, run.test_accuracy, "o-", ms=3, label="test set")
 ax2.set(xlabel="iteration", ylabel="accuracy", ylim=(0, 1), title="784 → 100 → 10 sigmoid network")
-ax2.legend(loc="lower right")
+plotting.legend(ax2, loc="lower right")
 
 # %%
 # The numbers, checked

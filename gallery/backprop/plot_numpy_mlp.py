@@ -92,7 +92,7 @@ ax.plot(per_sample.epoch, per_sample.test_accuracy, "o-", color="C1", label="per
 plotting.band(ax, batched[0].epoch, batched_acc, label="batches of 32, lr 1.0 (5 seeds)", color="C0")
 ax.axhline(0.1, color="0.5", lw=0.8, ls=":")
 ax.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1), title="784 → 32 → 32 → 10 sigmoid network, numpy")
-ax.legend(loc="lower right")
+plotting.legend(ax, loc="lower right")
 
 # %%
 # Raw pixels
@@ -127,11 +127,11 @@ ax.hist(slopes[1.0], bins=bins, color="C0", alpha=0.7, label="pixels in [0, 1]")
 ax.hist(slopes[255.0], bins=bins, color="C3", alpha=0.7, label="raw pixels 0–255")
 ax.set(yscale="log", xlabel=r"first-layer slope $\sigma'(z)$", ylabel="count (200 images × 32 units)")
 ax.set_title("Slopes at initialisation")
-ax.legend()
+plotting.legend(ax)
 ax2.plot(per_sample.epoch, per_sample.test_accuracy, "o-", color="C0", label="pixels in [0, 1], lr 0.1")
 ax2.plot(raw.epoch, raw.test_accuracy, "o-", color="C3", label="raw pixels, lr 0.0008")
 ax2.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1), title="Per-sample SGD, same initial weights")
-ax2.legend(loc="lower right")
+plotting.legend(ax2, loc="lower right")
 
 # %%
 # The numbers, checked

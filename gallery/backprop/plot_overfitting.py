@@ -63,13 +63,13 @@ for key, (label, color) in LOSSES.items():
     plotting.band(ax, epochs, curves[key], label=label, color=color, quantiles=(0.0, 1.0))
 plotting.mark_vertical(ax, stops[0].turn_epoch, "test loss turns")
 ax.set(yscale="log", xlabel="epoch", ylabel="mean cross-entropy", title="784-256-128-64-10 ReLU, SGD lr 0.1")
-ax.legend(loc="lower left")
+plotting.legend(ax, loc="lower left")
 plotting.band(ax2, epochs, test_acc, label="test accuracy", color="C3", quantiles=(0.0, 1.0))
 for stop in stops:
     ax2.plot(stop.best_epoch, stop.kept_test_accuracy, "kv", ms=6)
 ax2.plot([], [], "kv", label="kept by early stopping")
 ax2.set(xlabel="epoch", ylabel="test accuracy", ylim=(0.75, 0.95), title="Test accuracy")
-ax2.legend(loc="lower right")
+plotting.legend(ax2, loc="lower right")
 
 # %%
 # The numbers, checked

@@ -91,7 +91,7 @@ rows = [
     }
     for name in builders
 ]
-book.save_table(
+table = book.save_table(
     "backprop/models_table",
     rows,
     formats={"parameters": "{:,}", "test accuracy": "{:.3f}", "spread (sd)": "{:.3f}", "s / epoch": "{:.2f}"},
@@ -108,11 +108,11 @@ cnn = models[cnn_name][0]
 predicted = training.predict(cnn, test[0]).argmax(axis=1)
 wrong = np.flatnonzero(predicted != split.y_test)
 fig, axes = plotting.new_figure(2, 8, width=10.0, height=3.2)
+fig.suptitle("Misclassified test digits: CNN's answer (true label)")
 for ax, i in zip(axes.ravel(), wrong[:16], strict=False):
     ax.imshow(split.X_test[i].reshape(28, 28), cmap="gray_r")
     ax.set_title(f"{predicted[i]} (is {split.y_test[i]})", fontsize=9)
     ax.axis("off")
-fig.suptitle("Misclassified test digits: CNN's answer (true label)")
 
 # %%
 # The numbers, checked

@@ -61,7 +61,7 @@ rows = [
     }
     for f in fits.values()
 ]
-book.save_table("expressivity/depth_width", rows)
+table = book.save_table("expressivity/depth_width", rows)
 
 # %%
 # Deep or wide at the same number of parameters, seed by seed
@@ -71,6 +71,7 @@ book.save_table("expressivity/depth_width", rows)
 # sizes, six layers of 8 units against two layers of 16.
 pairs = [((6, 16), (1, matched)), ((6, 8), (2, 16))]
 fig, axes = plotting.new_figure(1, 2, width=9.0, height=3.8, sharey=True)
+axes[0].set_ylabel("test accuracy (one line per seed)")
 for ax, (deep, wide) in zip(axes, pairs, strict=True):
     a, b = fits[deep], fits[wide]
     for s in SEEDS:
@@ -84,7 +85,6 @@ for ax, (deep, wide) in zip(axes, pairs, strict=True):
         xlim=(-0.4, 1.4),
         title=f"mean difference {depthwidth.paired_difference(a.test_accuracy, b.test_accuracy).mean:+.1%}",
     )
-axes[0].set_ylabel("test accuracy (one line per seed)")
 
 # %%
 # Short of capacity, or short of steps?
@@ -98,7 +98,7 @@ for (d, w), f in fits.items():
     style = "--" if d == 1 else "-"
     ax.plot(np.arange(len(f.train_loss)), f.train_loss, style, label=f"depth {d}, width {w}")
 ax.set(yscale="log", xlabel="epoch", ylabel="training loss (mean over seeds)", title="Training loss, He initialisation")
-ax.legend(ncols=2, fontsize=8)
+plotting.legend(ax, ncols=2, fontsize=8)
 fast = dataclasses.replace(config, lr=1e-2)
 fast_fits = {c: depthwidth.fit_seeds(train_sets, test_sets, *c, fast, resolution=200) for c in ((6, 16), (1, matched))}
 
@@ -109,6 +109,7 @@ fast_fits = {c: depthwidth.fit_seeds(train_sets, test_sets, *c, fast, resolution
 ranked = sorted(fits.values(), key=lambda f: -f.test_accuracy.mean())
 best, worst = ranked[0], ranked[-1]
 fig, axes = plotting.new_figure(1, 2, width=9.6, height=4.4, sharey=True)
+axes[0].set_ylabel("x2")
 for ax, (label, fit) in zip(axes, (("best", best), ("worst", worst)), strict=True):
     ax.imshow(
         depthwidth.predict_grid(fit.models[0], -1.5, 1.5, 300),
@@ -128,7 +129,6 @@ for ax, (label, fit) in zip(axes, (("best", best), ("worst", worst)), strict=Tru
         xlabel="x1",
     )
     ax.grid(False)
-axes[0].set_ylabel("x2")
 
 # %%
 # Regions against size
@@ -160,7 +160,7 @@ ax.set(
     ylabel="regions on the grid (5 seeds)",
     title="Linear regions after training",
 )
-ax.legend(fontsize=8)
+plotting.legend(ax, fontsize=8)
 
 # %%
 # The numbers, checked

@@ -68,13 +68,13 @@ axes[0].set(title=f"Depth 8, width 16: {f.num_pieces} pieces", xlabel="t (positi
 axes[1].plot(grid_sizes, grid_counts, "o-", label="grid estimate")
 axes[1].axhline(f.num_pieces, color="k", ls="--", lw=1, label="exact")
 axes[1].set(xscale="log", xlabel="grid points on the segment", ylabel="pieces", title="A grid converges from below")
-axes[1].legend()
+plotting.legend(axes[1])
 units = 16 * depths
 plotting.band(axes[2], units, init_pieces["he"], label="He (Hanin & Rolnick's setting)")
 plotting.band(axes[2], units, init_pieces["torch"], label="PyTorch's default")
 axes[2].plot(units, units, "k:", label="pieces = hidden units")
 axes[2].set(xlabel="hidden units 16 L (L = 1 ... 16)", ylabel="pieces on the segment", title="Pieces at initialisation")
-axes[2].legend()
+plotting.legend(axes[2])
 
 # %%
 # The upper bound for one hidden layer
@@ -88,7 +88,7 @@ rows = [
     {"width n1": w, **{f"n0 = {n0}": expressivity.max_regions_one_layer(n0, w) for n0 in (1, 2, 3, 4)}}
     for w in (4, 8, 16, 32)
 ]
-book.save_table("expressivity/one_layer_bound", rows)
+table = book.save_table("expressivity/one_layer_bound", rows)
 
 # %%
 # Regions of 2-D-input networks, before and after training
@@ -115,6 +115,7 @@ config = TrainConfig(lr=1e-3, epochs=50, batch_size=128, optimiser="adam")
 fits = {d: depthwidth.fit_seeds(train_sets, train_sets, d, 16, config, near_radius=0.1, initial=True) for d in (1, 3)}
 X, y = train_sets[0]
 fig, axes = plotting.new_figure(1, 4, width=12.5, height=3.6, sharey=True)
+axes[0].set_ylabel("x2")
 for col, depth in enumerate((1, 3)):
     initial = depthwidth.mlp(2, depth, 16, 5, seed=0, batch_norm=True)
     for k, (stage, model) in enumerate((("init", initial), ("trained", fits[depth].models[0]))):
@@ -133,7 +134,6 @@ for col, depth in enumerate((1, 3)):
         layers = "1 layer" if depth == 1 else f"{depth} layers"
         ax.set(title=f"{layers}, {stage}: {seen.num_regions} regions", xlabel="x1")
         ax.grid(False)
-axes[0].set_ylabel("x2")
 
 # %%
 # The numbers, checked

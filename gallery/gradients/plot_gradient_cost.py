@@ -53,7 +53,7 @@ ax.set(
     ylabel="cost / cost of one forward pass",
     title="Cost of one gradient of a tanh MLP",
 )
-ax.legend(loc="center right")
+plotting.legend(ax, loc="center right")
 
 # %%
 # The numbers, checked

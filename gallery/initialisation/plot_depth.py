@@ -50,7 +50,7 @@ for i, arm in enumerate(ARMS):
     ax.plot(layers, median[-2] * predicted[arm] ** (DEPTH - layers), color=f"C{i}", ls=":", lw=1)
 ax.set(yscale="log", xlabel="weight matrix (1 = input layer, 61 = output layer)", ylabel="gradient norm")
 ax.set_title("Gradient of each weight matrix at initialisation, depth 60 (dotted: predicted rates)")
-ax.legend()
+plotting.legend(ax)
 
 # %%
 # When do float32 gradients become exactly zero?
@@ -102,7 +102,7 @@ ax.plot([], [], "o", mfc="none", color="k", label="a float32 norm reads 0")
 ax.plot([], [], "kx", label="every entry exactly 0")
 ax.set(yscale="log", xlabel="hidden layers", ylabel="gradient norm of the first weight matrix")
 ax.set_title("First-layer gradient against depth (seed 0)")
-ax.legend(fontsize=8, loc="lower left", ncols=2)
+plotting.legend(ax, fontsize=8, loc="lower left", ncols=2)
 
 # %%
 # The Jacobian of a block
@@ -133,7 +133,7 @@ ax.hist(res_sv, bins=bins, alpha=0.6, label=r"residual block, $I + \alpha WD$")
 ax.axvline(1.0, color="k", lw=1)
 ax.set(xlabel="singular value of the layer's Jacobian", ylabel="count", yscale="log")
 ax.set_title("Layer Jacobians at initialisation (59 layers x 50 inputs x 20 values)")
-ax.legend()
+plotting.legend(ax)
 
 # %%
 # A short training run
@@ -159,9 +159,9 @@ for i, arm in enumerate(ARMS):
         axes[i + 1].plot(layers, profiles[arm, 0][e], color=f"C{i}", alpha=shade, label=f"epoch {e}")
     axes[i + 1].set(yscale="log", title=arm, xlabel="weight matrix")
 axes[0].set(xlabel="epoch", ylabel="training loss / var(y)", title="Training loss", yscale="log")
-axes[0].legend()
+plotting.legend(axes[0])
 axes[1].set_ylabel("gradient norm (seed 0)")
-axes[3].legend(fontsize=7)
+plotting.legend(axes[3], fontsize=7)
 
 # %%
 # The numbers, checked

@@ -60,7 +60,7 @@ for i, label in enumerate(SCHEMES):
         ax.plot(np.arange(1, 5), st.rms, "o-", color=f"C{i}", alpha=0.7, label=label if k == 0 else None)
 ax.set(yscale="log", xlabel="hidden layer", ylabel="RMS of the ReLU outputs", xticks=range(1, 5))
 ax.set_title("Signal through the layers at initialisation")
-ax.legend()
+plotting.legend(ax)
 measured_gain = {label: np.median([init.geometric_rate(st.rms[1:]) for st in stats[label]]) for label in SCHEMES}
 predicted_gain = {label: init.signal_gain(*SCHEMES[label][:1], 20, 20, SCHEMES[label][1]) for label in SCHEMES}
 
@@ -151,7 +151,7 @@ rows = [
     }
     for label in FITTED
 ]
-book.save_table("initialisation/scales_after_training", rows)
+table = book.save_table("initialisation/scales_after_training", rows)
 
 # %%
 # The linearisation after training

@@ -31,7 +31,7 @@ fig, ax = plotting.new_figure(height=3.2)
 ax.scatter(task.x_train, task.y_train, s=2, color="0.6", label="training data")
 ax.plot(task.x_test, task.y_test, color="k", lw=2, label=r"$f(x)$")
 ax.set(xlabel="x", ylabel="y", title="The sum of sines and its noisy samples")
-ax.legend()
+plotting.legend(ax)
 
 # %%
 # Training, and a learning rate that fails
@@ -65,7 +65,7 @@ for ax, lr in zip(axes, RATES, strict=True):
     dead = np.mean([runs[lr, seed][2] for seed in SEEDS])
     ax.set(xlabel="x", title=f"lr = {lr}: {dead:.1f} of 20 units dead on average")
 axes[0].set_ylabel("network output")
-axes[0].legend()
+plotting.legend(axes[0])
 
 rows = [
     {
@@ -78,7 +78,7 @@ rows = [
         ([runs[lr, s][2] for s in SEEDS], [runs[lr, s][1].test_loss[-1] for s in SEEDS]),
     ]
 ]
-book.save_table("initialisation/one_hidden_rates", rows)
+table = book.save_table("initialisation/one_hidden_rates", rows)
 
 # %%
 # The Jacobian and its spectrum
@@ -95,8 +95,8 @@ spectrum = spectra.linearisation_spectrum(net, task.x_train)
 jacobian = spectra.per_example_jacobian(net, task.x_train)
 
 fig, axes = plotting.new_figure(1, 3, width=13, height=3.6)
-spectra.draw_spectrum(axes, spectrum)
 fig.suptitle("Linearisation of the trained one-hidden-layer network")
+spectra.draw_spectrum(axes, spectrum)
 
 # %%
 # The numbers, checked

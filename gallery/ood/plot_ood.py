@@ -51,7 +51,7 @@ for ax, (name, task) in zip(axes, TASKS.items(), strict=True):
     ax.axvspan(0.4, 1.0, color="C3", alpha=0.08, lw=0)
     ax.set(title=f"trained on {name}", xlabel="x", ylim=(-3, 3))
 axes[0].set_ylabel("network output")
-axes[0].legend(loc="lower left", fontsize=8)
+plotting.legend(axes[0], loc="lower left", fontsize=8)
 
 # %%
 # Errors inside and outside, kinks and disagreement
@@ -96,7 +96,7 @@ rows = [
     }
     for name in TASKS
 ]
-book.save_table("ood/errors", rows)
+table = book.save_table("ood/errors", rows)
 
 # %%
 # The linearisations compared

@@ -60,7 +60,7 @@ fig, (ax_c, ax_l, ax_a) = plotting.new_figure(1, 3, width=12.0, height=3.8)
 for bn, name in ((False, "no batch norm"), (True, "batch norm")):
     plotting.band(ax_c, epoch, stacked(bn, "val_loss"), label=name, quantiles=(0.0, 1.0))
 ax_c.set(xlabel="epoch", ylabel="validation loss", title="With and without batch norm")
-ax_c.legend(fontsize=8)
+plotting.legend(ax_c, fontsize=8)
 for name, label in (
     ("epoch_loss", "training, as reported during the epoch"),
     ("train_loss", "training, eval mode"),
@@ -76,8 +76,8 @@ for name, label in (
     ax_a.plot(epoch, stacked(True, name).mean(axis=0), label=label)
 ax_l.set(ylim=(0.25, 1.0), xlabel="epoch", ylabel="cross-entropy", title="Batch norm: losses")
 ax_a.set(ylim=(0.5, 1.0), xlabel="epoch", ylabel="accuracy", title="Batch norm: accuracies")
-ax_l.legend(fontsize=7)
-ax_a.legend(fontsize=7)
+plotting.legend(ax_l, fontsize=7)
+plotting.legend(ax_a, fontsize=7)
 
 # %%
 # Validation below training?
@@ -142,7 +142,7 @@ bins = np.linspace(-30, 5, 36)
 ax_o.hist(np.clip(offsets[~dead], bins[0], bins[-1]), bins=bins, alpha=0.6, label="alive units")
 ax_o.hist(np.clip(offsets[dead], bins[0], bins[-1]), bins=bins, alpha=0.6, label="dead units")
 ax_o.set(xlabel=r"offset $\beta/|\gamma|$ (clipped to [-30, 5])", ylabel="units", title="Where dead units sit")
-ax_o.legend(fontsize=8)
+plotting.legend(ax_o, fontsize=8)
 
 # %%
 # The numbers, checked

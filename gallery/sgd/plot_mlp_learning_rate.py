@@ -31,7 +31,8 @@ from nnbook.training import TrainConfig, train
 task = deep_mlp.regions(n_train=6000, n_val=2000, n_test=2000, rng=0)
 fig, ax = plotting.new_figure(width=4.6, height=4.2)
 ax.scatter(task.X_train[:, 0], task.X_train[:, 1], c=task.y_train, cmap="tab10", vmin=0, vmax=9, s=2)
-ax.set(aspect="equal", xlabel="$x_1$", ylabel="$x_2$", title="Training set (colour: class)")
+ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Training set (colour: class)")
+ax.set_aspect("equal")
 
 # %%
 # The sweep
@@ -88,7 +89,7 @@ ax_t.set(
     ylabel=r"$\|\theta_t - \theta_0\| / \|\theta_0\|$",
     title="Distance travelled by the weights",
 )
-ax_v.legend(fontsize=8)
+plotting.legend(ax_v, fontsize=8)
 
 # %%
 # Where the units die
@@ -109,7 +110,7 @@ ax.set_yticks(range(len(rates)), [f"lr = {lr:g}" for lr in rates])
 for (i, j), value in np.ndenumerate(per_layer):
     ax.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=8, color="white" if value > 0.6 else "black")
 ax.grid(False)
-fig.colorbar(image, ax=ax, label="dead fraction after 8 epochs")
+fig.colorbar(image, ax=ax).set_label("dead fraction after 8 epochs")
 
 # %%
 # The best and the worst model

@@ -84,7 +84,7 @@ ax_rel.set(
     xlabel=r"$\eta$ / stability bound $1/\lambda_{\max}$",
     title="In units of the bound (stars: cosine decay from 1)",
 )
-ax_rel.legend(fontsize=8)
+plotting.legend(ax_rel, fontsize=8)
 
 # %%
 # Sweeping the batch size
@@ -107,13 +107,13 @@ by_batch = {
     for b in batch_sizes
 }
 fig, axes = plotting.new_figure(1, len(sizes), width=12.0, height=3.3, sharey=True)
+axes[0].set(ylabel="training MSE")
 for ax, N in zip(axes, sizes, strict=True):
     for b in batch_sizes:
         h = by_batch[N, b].history
         ax.plot(h.epoch, h.train_loss, "o-", ms=3, label=f"batch {b}: {h.steps // h.epoch[-1]} steps/epoch")
     ax.set(yscale="log", xlabel="epoch", title=f"N = {N}")
-    ax.legend(fontsize=7)
-axes[0].set(ylabel="training MSE")
+    plotting.legend(ax, fontsize=7)
 
 # %%
 # The tuned runs, over five draws
@@ -151,7 +151,7 @@ for ax, N in zip(axes, sizes, strict=True):
     ax.axhline(np.mean([least_squares[N, d] for d in draws]), color="C1", ls="--", lw=1.2, label="test, least squares")
     ax.set(yscale="log", ylim=(0.1, 3.0), xlabel="epoch", title=f"N = {N}, 2N/n = {2 * N / n:.2f}")
 axes[0].set(ylabel="MSE")
-axes[0].legend(fontsize=7)
+plotting.legend(axes[0], fontsize=7)
 
 # %%
 # The assignment's bug, and why it cannot happen here

@@ -61,7 +61,7 @@ ax.set(
     ylabel="test MSE",
     title="Double descent needs an unlimited budget",
 )
-ax.legend(fontsize=8, loc="upper left")
+plotting.legend(ax, fontsize=8, loc="upper left")
 
 # %%
 # SGD follows gradient descent, which approaches the minimum-norm fit
@@ -96,7 +96,7 @@ ax_d.set(
     ylabel=r"$\|a_t - a^\star\| / \|a^\star\|$",
     title="Distance to the minimum-norm fit",
 )
-ax_d.legend(fontsize=8)
+plotting.legend(ax_d, fontsize=8)
 Phi_threshold = rff_sgd.features(split, int(sizes[ratios == 1.0][0]))[0]  # a model at 2N = n
 lam = sgd.hessian_eigenvalues(Phi_threshold)
 eta = 0.3 * sgd.max_stable_lr(Phi_threshold)  # 0.3 of the bound, for the loss with the factor 1/2
@@ -115,7 +115,7 @@ ax_f.set(
     ylabel="fraction fitted",
     title="What a budget of t steps fits (2N = n)",
 )
-ax_f.legend(fontsize=8)
+plotting.legend(ax_f, fontsize=8)
 
 # %%
 # Why the distance stops falling

@@ -114,13 +114,13 @@ for method in transfer.TRAINED:
 for method, style, color in (("sklearn_probe", ":", "C3"), ("boosting", "--", "C4")):
     ax_acc.axhline(table.test_accuracy[table.select(method)].mean(), ls=style, color=color, label=method)
 ax_acc.set(xscale="log", xlabel="peak learning rate", ylabel="test accuracy", title=f"{N_TABLE} labels")
-ax_acc.legend(fontsize=8)
+plotting.legend(ax_acc, fontsize=8)
 for method, color in (("scratch", "C0"), ("finetune", "C2")):
     moved = np.array([table.feature_change[table.select(method, lr)] for lr in LRS]).T
     plotting.band(ax_move, lrs, moved, label=method, color=color, quantiles=(0.0, 1.0))
 ax_move.plot(lrs, 30 * lrs / resnet.rms_weight(pretrained.features), "k:", lw=1, label="30 lr / rms weight")
 ax_move.set(xscale="log", yscale="log", xlabel="peak learning rate", ylabel="relative change of the features")
-ax_move.legend(fontsize=8)
+plotting.legend(ax_move, fontsize=8)
 
 # %%
 # How many labels is pretraining worth?
@@ -157,7 +157,7 @@ plotting.band(
 ax.set(xscale="log", xlabel="labelled training images", ylabel="test accuracy", title="Accuracy against labels")
 ax.set_xticks(budgets, [str(n) for n in budgets])
 ax.minorticks_off()
-ax.legend(fontsize=8)
+plotting.legend(ax, fontsize=8)
 
 # %%
 # Mistakes of the best and the worst model
