@@ -21,7 +21,7 @@ import dataclasses
 
 import numpy as np
 
-from nnbook import book, deep_mlp, plotting
+from nnbook import book, deep_mlp, plotting, training_diagnostics
 from nnbook.training import TrainConfig, train
 
 task = deep_mlp.regions(n_train=6000, n_val=2000, n_test=2000, rng=0)
@@ -127,11 +127,11 @@ for seed in seeds:
         dataclasses.replace(config, lr=1.0, epochs=8, seed=seed),
         (task.X_train, task.y_train),
         val=(task.X_val, task.y_val),
-        hooks=[deep_mlp.dead_unit_hook(task.X_val)],
+        hooks=[training_diagnostics.dead_unit_hook(task.X_val)],
     )
     bn_runs.append((net, history))
-dead = np.concatenate([np.concatenate(deep_mlp.dead_units(net, task.X_val)) for net, _ in bn_runs])
-offsets = np.concatenate([np.concatenate(deep_mlp.batchnorm_offsets(net)) for net, _ in bn_runs])
+dead = np.concatenate([np.concatenate(training_diagnostics.dead_units(net, task.X_val)) for net, _ in bn_runs])
+offsets = np.concatenate([np.concatenate(training_diagnostics.batchnorm_offsets(net)) for net, _ in bn_runs])
 
 fig, (ax_d, ax_o) = plotting.new_figure(1, 2, width=10.0, height=3.7)
 plotting.band(

@@ -25,7 +25,7 @@ import dataclasses
 
 import numpy as np
 
-from nnbook import book, deep_mlp, plotting
+from nnbook import book, deep_mlp, plotting, training_diagnostics
 from nnbook.training import TrainConfig, train
 
 task = deep_mlp.regions(n_train=6000, n_val=2000, n_test=2000, rng=0)
@@ -48,7 +48,7 @@ runs = {}
 for lr in rates:
     for seed in seeds:
         net = deep_mlp.mlp(n_classes=task.n_classes, init="he", seed=seed)
-        hooks = (deep_mlp.dead_unit_hook(task.X_val), deep_mlp.parameter_distance_hook(net))
+        hooks = (training_diagnostics.dead_unit_hook(task.X_val), training_diagnostics.parameter_distance_hook(net))
         history = train(
             net,
             dataclasses.replace(base, lr=lr, seed=seed),
