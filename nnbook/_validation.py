@@ -292,6 +292,21 @@ def check_callable(value: object, name: str) -> Callable:
     return value
 
 
+def check_instance(value: object, name: str, kind: type, what: str) -> Any:
+    """An instance of ``kind`` (described to the user as ``what``).
+
+    Examples
+    --------
+    >>> check_instance("x", "ax", int, "a matplotlib Axes")
+    Traceback (most recent call last):
+        ...
+    TypeError: ax must be a matplotlib Axes, got str 'x'
+    """
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be {what}, got {_shown(value)}")
+    return value
+
+
 def check_module(model: object, name: str = "model"):
     """A :class:`torch.nn.Module` whose parameters are all finite."""
     import torch

@@ -82,7 +82,7 @@ def _optional_str(value: object, name: str) -> None:
 NON_INTERACTIVE = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 
 
-def show(prefix: str | None = None) -> list[Path]:
+def show(prefix: str | None = None) -> list[Path] | None:
     """Show every open figure, or save them when nothing can show them; call it once at the end of a script.
 
     In a docs build this does nothing (sphinx-gallery captures the figures
@@ -93,16 +93,18 @@ def show(prefix: str | None = None) -> list[Path]:
 
     Returns
     -------
-    list of Path
-        The files written (empty when the figures were shown).
+    list of Path or None
+        The files written; ``None`` when nothing was saved (the figures were
+        shown, or a docs build captures them), so that a notebook cell ending
+        with ``plotting.show()`` displays no return value.
     """
     from nnbook import book
 
     if book.results_dir() is not None:
-        return []
+        return None
     if matplotlib.get_backend().lower() not in NON_INTERACTIVE:
         plt.show()
-        return []
+        return None
     stem = prefix if prefix is not None else (Path(sys.argv[0]).stem or "figure")
     if not isinstance(stem, str) or not stem:
         raise TypeError(f"prefix must be a non-empty str, got {prefix!r}")
@@ -145,6 +147,28 @@ def band(
     (line,) = ax.plot(x, samples.mean(axis=0), label=label, color=color, lw=1.6)
     lo, hi = np.quantile(samples, quantiles, axis=0)
     ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+
+
+def legend(ax: Axes | Figure, *args, **kwargs) -> None:
+    """Draw the legend of ``ax`` (an Axes, or a Figure for one legend shared by its axes).
+
+    ``args`` and ``kwargs`` go to matplotlib's ``legend`` (handles and labels,
+    ``loc``, ``fontsize``, ``ncols``...); without handles, an Axes' legend
+    lists its labelled lines and areas. The book's style draws it without a
+    frame. Unlike matplotlib's method it returns nothing, so a notebook cell
+    that ends by drawing a legend displays the figure and no
+    ``<matplotlib.legend.Legend ...>`` line.
+
+    Examples
+    --------
+    >>> fig, ax = new_figure()
+    >>> _ = ax.plot([0, 1], [0, 1], label="identity")
+    >>> legend(ax, loc="lower right")
+    >>> [text.get_text() for text in ax.get_legend().get_texts()]
+    ['identity']
+    >>> close(fig)
+    """
+    _v.check_instance(ax, "ax", Axes | Figure, "a matplotlib Axes or Figure").legend(*args, **kwargs)
 
 
 def mark_vertical(ax: Axes, x: float, text: str | None = None, **kwargs) -> None:

@@ -7,10 +7,18 @@ import pytest
 
 from nnbook import plotting
 
+
+def _labelled_axes():
+    _, ax = plotting.new_figure()
+    ax.plot([0, 1], [0, 1], label="line")
+    return ax
+
+
 # Valid calls of the public functions, for the bad-input test over every public callable (tests/test_bad_inputs.py).
 VALID_CALLS = {
     "band": lambda: {"ax": plotting.new_figure()[1], "x": np.arange(3.0), "samples": np.ones((2, 3))},
     "mark_vertical": lambda: {"ax": plotting.new_figure()[1], "x": 0.5},
+    "legend": lambda: {"ax": _labelled_axes()},
     "heatmap": lambda: {"ax": plotting.new_figure()[1], "values": np.eye(2)},
     "close": lambda: {"fig": plotting.new_figure()[0]},
 }
@@ -30,6 +38,18 @@ def test_grid_of_axes_and_heatmap():
     assert axes.shape == (2, 3)
     image = plotting.heatmap(axes[0, 0], np.array([[1.0, -2.0], [0.0, 1.0]]), labels=["a", "b"])
     assert image.get_clim() == (-2.0, 2.0)
+    plotting.close(fig)
+
+
+def test_legend_draws_and_returns_nothing():
+    fig, ax = plotting.new_figure()
+    ax.plot([0, 1], [1, 0], label="falling")
+    assert plotting.legend(ax, loc="upper right", fontsize=8) is None
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["falling"]
+    plotting.legend(fig, ax.get_lines(), ["falling"], loc="outside upper center")  # one legend for the figure
+    assert len(fig.legends) == 1
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes or Figure"):
+        plotting.legend("ax")
     plotting.close(fig)
 
 
@@ -62,6 +82,6 @@ def test_show_does_nothing_in_a_docs_build(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NNBOOK_RESULTS_DIR", str(tmp_path / "results"))
     fig, _ = plotting.new_figure()
-    assert plotting.show() == []
+    assert plotting.show() is None
     assert list(tmp_path.iterdir()) == []
     plotting.close(fig)

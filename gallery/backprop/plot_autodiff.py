@@ -59,7 +59,7 @@ for node in pos:
         ax.annotate("", xy=pos[node], xytext=pos[parent], arrowprops=arrow | {"patchB": boxes[node].get_bbox_patch()})
 cols, rows = zip(*pos.values(), strict=True)
 ax.set(xlim=(-0.6, max(cols) + 0.6), ylim=(min(rows) - 0.6, max(rows) + 0.6), title="The graph of one neuron's loss")
-ax.axis("off")
+ax.set_axis_off()
 
 # %%
 # The same graph in PyTorch
@@ -105,11 +105,11 @@ ax.contour(G1, G2, F, levels=[0.0], colors="k", linewidths=1)
 for label, color in ((-1.0, "C3"), (1.0, "C0")):
     ax.scatter(*X[y == label].T, s=18, color=color, label=f"y = {label:+.0f}")
 ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Decision regions after 60 steps", aspect="equal")
-ax.legend(loc="lower right")
+plotting.legend(ax, loc="lower right")
 ax2.plot(fit.loss, label="hinge loss")
 ax2.plot(fit.accuracy, label="training accuracy")
 ax2.set(xlabel="gradient step", title="Training with the scalar engine")
-ax2.legend()
+plotting.legend(ax2)
 
 # %%
 # The numbers, checked

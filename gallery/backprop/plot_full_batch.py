@@ -58,13 +58,15 @@ ax.set(xlabel="iteration", ylabel="mean cross-entropy", yscale="log", title="Ful
 ax2.plot(run.epoch, run.train_accuracy, "o-", ms=3, label="training set")
 ax2.plot(run.epoch, run.test_accuracy, "o-", ms=3, label="test set")
 ax2.set(xlabel="iteration", ylabel="accuracy", ylim=(0, 1), title="784 → 100 → 10 sigmoid network")
-ax2.legend(loc="lower right")
+plotting.legend(ax2, loc="lower right")
 
 # %%
 # The numbers, checked
 # --------------------
 with book.numbers():
-    book.record("backprop/full_batch_iterations", ITERATIONS, fmt="{:d}")
+    book.record(
+        "backprop/full_batch_iterations", ITERATIONS, fmt="{:d}", label="full-batch gradient-descent iterations"
+    )
     book.record("backprop/full_batch_loss_start", run.step_loss[0], fmt="{:.2f}", label="loss at initialisation")
     book.record("backprop/full_batch_loss_end", run.step_loss[-1], fmt="{:.3f}", label="loss after 200 iterations")
     book.record("backprop/full_batch_train_acc", run.train_accuracy[-1], fmt="{:.3f}", label="final training accuracy")
@@ -75,6 +77,7 @@ with book.numbers():
         fmt="{:.0f}",
         unit="ms",
         tolerance=book.MEASURED_TOLERANCE,
+        label="wall time per full-batch iteration",
     )
     book.record("backprop/full_batch_rises", rises.size, fmt="{:d}", label="iterations at which the loss rose")
     book.claim(

@@ -91,7 +91,7 @@ rows = [
     }
     for name in builders
 ]
-book.save_table(
+table = book.save_table(
     "backprop/models_table",
     rows,
     formats={"parameters": "{:,}", "test accuracy": "{:.3f}", "spread (sd)": "{:.3f}", "s / epoch": "{:.2f}"},
@@ -108,24 +108,34 @@ cnn = models[cnn_name][0]
 predicted = training.predict(cnn, test[0]).argmax(axis=1)
 wrong = np.flatnonzero(predicted != split.y_test)
 fig, axes = plotting.new_figure(2, 8, width=10.0, height=3.2)
+fig.suptitle("Misclassified test digits: CNN's answer (true label)")
 for ax, i in zip(axes.ravel(), wrong[:16], strict=False):
     ax.imshow(split.X_test[i].reshape(28, 28), cmap="gray_r")
     ax.set_title(f"{predicted[i]} (is {split.y_test[i]})", fontsize=9)
     ax.axis("off")
-fig.suptitle("Misclassified test digits: CNN's answer (true label)")
 
 # %%
 # The numbers, checked
 # --------------------
 with book.numbers():
-    book.record("backprop/torch_epochs", EPOCHS, fmt="{:d}")
+    book.record("backprop/torch_epochs", EPOCHS, fmt="{:d}", label="training epochs of the PyTorch MLP and CNN")
     book.record("backprop/cnn_acc", accuracy[cnn_name].mean(), fmt="{:.3f}", label="CNN test accuracy (mean)")
     book.record("backprop/torch_mlp_acc", accuracy[mlp_name].mean(), fmt="{:.3f}", label="MLP test accuracy (mean)")
     book.record("backprop/numpy_mlp_acc", numpy_acc.mean(), fmt="{:.3f}", label="numpy MLP test accuracy (mean)")
     book.record("backprop/cnn_errors", wrong.size, fmt="{:d}", label="test images the first CNN gets wrong")
-    book.record("backprop/cnn_params", torch_nets.count_parameters(cnn), fmt="{:,}")
-    book.record("backprop/torch_mlp_params", torch_nets.count_parameters(models[mlp_name][0]), fmt="{:,}")
-    book.record("backprop/cnn_gain", (accuracy[cnn_name] - accuracy[mlp_name]).mean(), fmt="{:.3f}")
+    book.record("backprop/cnn_params", torch_nets.count_parameters(cnn), fmt="{:,}", label="parameters of the CNN")
+    book.record(
+        "backprop/torch_mlp_params",
+        torch_nets.count_parameters(models[mlp_name][0]),
+        fmt="{:,}",
+        label="parameters of the PyTorch 784-100-10 MLP",
+    )
+    book.record(
+        "backprop/cnn_gain",
+        (accuracy[cnn_name] - accuracy[mlp_name]).mean(),
+        fmt="{:.3f}",
+        label=f"test-accuracy gain of the CNN over the PyTorch MLP, mean of {len(SEEDS)} seeds",
+    )
     book.claim(
         "backprop/cnn_beats_mlp",
         "after three epochs the CNN beats the 784-100-10 MLP for each of three seeds (smallest paired gain)",

@@ -29,7 +29,7 @@ from nnbook import book, mobilenet, plotting
 
 stages = mobilenet.stage_table(224)
 layers = mobilenet.layers(224)
-book.save_table(
+table = book.save_table(
     "data_movement/architecture",
     [
         {
@@ -101,7 +101,7 @@ for stage in stages:
 axes[0].set_title("MobileNetV2 at 224×224, layer by layer; bands: the rows of Table 2", pad=14)
 axes[0].set(ylabel="multiply-adds (millions)")
 axes[1].set(ylabel="parameters (thousands)", xlabel="layer, in execution order", yscale="log")
-axes[1].legend(ncols=6, loc="upper left", fontsize=8)
+plotting.legend(axes[1], ncols=6, loc="upper left", fontsize=8)
 
 # %%
 # Shares by role

@@ -101,7 +101,7 @@ right.set(
     ylabel="achieved GMAC/s",
     title="Layers of a 224×224 inference, one thread",
 )
-right.legend(fontsize=7, loc="lower right", ncols=2)
+plotting.legend(right, fontsize=7, loc="lower right", ncols=2)
 right.set_yticks([0.5, 1, 2, 5, 10, 20, 50])
 for axis in (left.xaxis, right.xaxis, right.yaxis):
     axis.set_major_formatter("{x:g}")
@@ -117,7 +117,7 @@ ax.bar(x - 0.2, [100 * costs[g].mac_share for g in groups], width=0.4, label="sh
 ax.bar(x + 0.2, [100 * costs[g].time_share for g in groups], width=0.4, label="share of layer time")
 ax.set_xticks(x, list(groups))
 ax.set(ylabel="%", title="Work versus time, 224×224, float32, one thread")
-ax.legend(fontsize=8)
+plotting.legend(ax, fontsize=8)
 
 # %%
 # The numbers, checked

@@ -31,7 +31,7 @@ readings = {"KiB": "128 KiB", "kB": "128 kB", "Kibit": "128 Kibit", "kbit": "128
 dtypes = {"float32": 4, "float16": 2, "int8": 1}
 capacity_of = {unit: data_movement.in_bytes(128, unit) for unit in readings}
 counts = {(u, d): data_movement.count_off_chip(SIZE, capacity_of[u], d) for u in readings for d in dtypes}
-book.save_table(
+table = book.save_table(
     "data_movement/off_chip_counts",
     [{"capacity": readings[u], "bytes": capacity_of[u], **{d: counts[u, d] for d in dtypes}} for u in readings],
     formats={"bytes": "{:,}"},
@@ -70,7 +70,7 @@ for unit, (colour, style) in styles.items():
     main.axvline(capacity_of[unit] / KiB, color=colour, ls=style, lw=1)
 main.set(xscale="log", ylim=(-1, 58), xlabel="on-chip capacity (KiB)", ylabel="layers that do not fit (of 54)")
 main.set_title("Trips off chip per inference, default working-set model")
-main.legend(loc="lower left", fontsize=8)
+plotting.legend(main, loc="lower left", fontsize=8)
 for d, (ax, units) in zooms.items():
     low, high = capacity_of[units[1]], capacity_of[units[0]]
     span = np.linspace(low - 0.15 * (high - low), high + 0.15 * (high - low), 400)
@@ -104,7 +104,7 @@ schedules = off_chip.SCHEDULES
 traffic = {
     (s, d): off_chip.off_chip_traffic(SIZE, capacity, b, schedule=s) for s in schedules for d, b in dtypes.items()
 }
-book.save_table(
+table = book.save_table(
     "data_movement/granularity",
     [
         {
@@ -129,7 +129,7 @@ book.save_table(
 # both fit, otherwise it is written out once and read back once. Layers that
 # do not fit are assumed to stream their operands exactly once, so these are
 # lower bounds.
-book.save_table(
+table = book.save_table(
     "data_movement/traffic",
     [
         {
@@ -176,7 +176,7 @@ for name, part, colour in parts:
     left += widths
 ax.set_yticks(y, labels)
 ax.set(xlabel="bytes across the chip boundary per inference (MiB)", title=f"{SIZE}×{SIZE} image, 128 KiB on chip")
-ax.legend(loc="lower right", fontsize=8)
+plotting.legend(ax, loc="lower right", fontsize=8)
 
 # %%
 # (c) Fuse each block and tile its expanded tensor by channels
@@ -193,7 +193,7 @@ ax.legend(loc="lower right", fontsize=8)
 # :math:`\text{fixed} + g \cdot \text{per channel}`; we take the largest
 # :math:`g` that fits. The table is for float32 and 128 KiB.
 units = off_chip.fused_working_set(SIZE, capacity, 4)
-book.save_table(
+table = book.save_table(
     "data_movement/fused_units",
     [
         {

@@ -66,6 +66,7 @@ for size, rows in tables.items():
 # logarithmic.
 stages = mobilenet.stage_table(224)
 fig, axes = plotting.new_figure(2, 1, width=7.5, height=6.0, sharex=True)
+axes[1].set(xlabel="layer, in execution order (stem 0, …, head 51, pool 52, classifier 53)")
 for ax, (size, rows) in zip(axes, tables.items(), strict=True):
     activations = np.array([r.input_bytes + r.output_bytes for r in rows]) / KiB
     weights = np.array([r.weight_bytes for r in rows]) / KiB
@@ -89,8 +90,7 @@ for ax, (size, rows) in zip(axes, tables.items(), strict=True):
             bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1},
         )
     ax.set(yscale="log", ylabel="KiB (float32)", title=f"{size}×{size} input")
-fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=4, fontsize=8)
-axes[1].set(xlabel="layer, in execution order (stem 0, …, head 51, pool 52, classifier 53)")
+plotting.legend(fig, *axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=4, fontsize=8)
 
 # %%
 # What dominates where

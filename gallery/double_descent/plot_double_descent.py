@@ -66,7 +66,7 @@ for ax in axes:
 axes[0].set(yscale="log", ylabel="test MSE", title="The whole curve (log scale)")
 top = 1.2  # the linear panel's vertical range: wide enough for the smallest models, the U and the descent
 axes[1].set(ylim=(0, top), title=f"Below {top} (linear scale): the U, then the descent")
-axes[1].legend(loc="upper left", fontsize=8)
+plotting.legend(axes[1], loc="upper left", fontsize=8)
 
 # %%
 # Training error and the size of the coefficients
@@ -86,7 +86,7 @@ for ax in (ax_train, ax_norm):
     ax.set(xscale="log", yscale="log", xlabel="2N/n")
 ax_train.set(ylim=(floor / 3, 10), ylabel="training MSE", title="Training error")
 ax_norm.set(ylabel=r"$\|a\|_2$", title="Norm of the fitted coefficients")
-ax_norm.legend(loc="lower right", fontsize=8)
+plotting.legend(ax_norm, loc="lower right", fontsize=8)
 
 # %%
 # The same story in classification error
@@ -100,7 +100,7 @@ for r in order:
 ax.axhline(limit.test_error, color="k", ls=":", lw=1.2, label="kernel limit")
 plotting.mark_vertical(ax, 1.0)
 ax.set(xscale="log", xlabel="2N/n", ylabel="test error rate", title=r"Classification error of sign$(f(x))$")
-ax.legend(fontsize=8)
+plotting.legend(ax, fontsize=8)
 
 # %%
 # The numbers, checked

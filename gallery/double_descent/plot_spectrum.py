@@ -61,7 +61,7 @@ ax_f.set(
     ylabel="amplification of the labels",
     title="What the fit does to each direction",
 )
-ax_f.legend(fontsize=8)
+plotting.legend(ax_f, fontsize=8)
 
 # %%
 # The numbers, checked

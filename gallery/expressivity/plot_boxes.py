@@ -50,13 +50,13 @@ axes[1].plot(x, boxes.box(x, 1.0, 1.0, start=-0.5, ramp=0.3), "k", lw=2, label="
 axes[1].set(title=r"Four ReLU units ($\varepsilon = 0.3$)", xlabel="x")
 for ax in axes[:2]:
     ax.set_ylim(-1.3, 1.6)
-    ax.legend(fontsize=8, loc="upper left")
+    plotting.legend(ax, fontsize=8, loc="upper left")
 axes[2].plot(x, target(x), "k", lw=2, label="target f")
 staircase = boxes.fit_boxes(target, BOUND, 15)
 axes[2].plot(x, staircase.step_network()(x), lw=1.4, label="15 boxes (16 step units)")
 axes[2].plot(x, boxes.relu_interpolant(target, BOUND, 16)(x), lw=1.4, label="16 ReLU units")
 axes[2].set(title="The same 16 units, two ways", xlabel="x")
-axes[2].legend(fontsize=8, loc="lower left")
+plotting.legend(axes[2], fontsize=8, loc="lower left")
 
 # %%
 # Sup error against the number of units
@@ -112,7 +112,7 @@ ax.set(
     ylabel="sup error on the grid",
     title="Units needed for a given accuracy",
 )
-ax.legend(fontsize=8)
+plotting.legend(ax, fontsize=8)
 
 # %%
 # The fitted slopes are the exponents :math:`p` in error :math:`\propto`
@@ -128,6 +128,7 @@ ax.legend(fontsize=8)
 # column.
 X_grid = np.stack(np.meshgrid(np.linspace(-BOUND, BOUND, 301), np.linspace(-BOUND, BOUND, 301)), -1).reshape(-1, 2)
 fig, axes = plotting.new_figure(1, 4, width=11.0, height=3.1)
+axes[0].set_ylabel("y")
 extent = (-BOUND, BOUND, -BOUND, BOUND)
 panels = [("target", target_2d)] + [(f"{n} x {n} boxes", boxes.fit_boxes_2d(target_2d, BOUND, n)) for n in (4, 8, 16)]
 for ax, (title, func) in zip(axes, panels, strict=True):
@@ -136,8 +137,7 @@ for ax, (title, func) in zip(axes, panels, strict=True):
         title += f"\n{func.n_units} units, sup error {boxes.sup_error(func, target_2d, BOUND, 801, dim=2):.2f}"
     ax.set(title=title, xlabel="x")
     ax.grid(False)
-axes[0].set_ylabel("y")
-fig.colorbar(image, ax=axes, shrink=0.8, label="f(x, y)")
+fig.colorbar(image, ax=axes, shrink=0.8).set_label("f(x, y)")
 
 # %%
 # The curse of dimensionality, in units
@@ -152,7 +152,9 @@ rows = [
     {"input dimension d": d, "boxes n^d": n_per_axis**d, "hidden units": boxes.box_units(n_per_axis, d)}
     for d in (1, 2, 3, 5, 10)
 ]
-book.save_table("expressivity/box_units_by_dim", rows, formats={"boxes n^d": "{:.3g}", "hidden units": "{:.3g}"})
+table = book.save_table(
+    "expressivity/box_units_by_dim", rows, formats={"boxes n^d": "{:.3g}", "hidden units": "{:.3g}"}
+)
 
 # %%
 # The numbers, checked

@@ -32,14 +32,14 @@ import dataclasses
 
 import numpy as np
 
-from nnbook import book, data, depthwidth, expressivity, plotting
+from nnbook import book, data, depthwidth, plotting, region_bounds, relu_mlp
 from nnbook.training import TrainConfig
 
 SEEDS = range(5)
 train_sets = [data.spirals(200, 5, noise=0.3, rng=s) for s in SEEDS]
 test_sets = [data.spirals(200, 5, noise=0.3, rng=100 + s) for s in SEEDS]
 config = TrainConfig(lr=1e-3, epochs=50, batch_size=128, optimiser="adam")
-matched = depthwidth.width_for_parameters(2, 1, 5, depthwidth.n_parameters(2, 6, 16, 5, True), batch_norm=True)
+matched = relu_mlp.width_for_parameters(2, 1, 5, relu_mlp.n_parameters(2, 6, 16, 5, True), batch_norm=True)
 configs = [(1, 16), (2, 16), (6, 16), (10, 16), (6, 8), (6, 32), (6, 64), (1, matched)]
 fits = {(d, w): depthwidth.fit_seeds(train_sets, test_sets, d, w, config, resolution=200) for d, w in configs}
 
@@ -48,7 +48,7 @@ fits = {(d, w): depthwidth.fit_seeds(train_sets, test_sets, d, w, config, resolu
 # ----------------------
 # Means over the five seeds, with the smallest and largest value. The bound
 # column is Serra et al.'s maximum number of regions
-# (:func:`nnbook.expressivity.max_regions`).
+# (:func:`nnbook.region_bounds.max_regions`).
 rows = [
     {
         "depth": f.depth,
@@ -57,11 +57,11 @@ rows = [
         "train accuracy": f"{f.train_accuracy.mean():.1%} ({f.train_accuracy.min():.1%}-{f.train_accuracy.max():.1%})",
         "test accuracy": f"{f.test_accuracy.mean():.1%} ({f.test_accuracy.min():.1%}-{f.test_accuracy.max():.1%})",
         "regions (grid)": f"{f.num_regions.mean():,.0f}",
-        "bound": f"{expressivity.max_regions(2, [f.width] * f.depth):.3g}",
+        "bound": f"{region_bounds.max_regions(2, [f.width] * f.depth):.3g}",
     }
     for f in fits.values()
 ]
-book.save_table("expressivity/depth_width", rows)
+table = book.save_table("expressivity/depth_width", rows)
 
 # %%
 # Deep or wide at the same number of parameters, seed by seed
@@ -71,6 +71,7 @@ book.save_table("expressivity/depth_width", rows)
 # sizes, six layers of 8 units against two layers of 16.
 pairs = [((6, 16), (1, matched)), ((6, 8), (2, 16))]
 fig, axes = plotting.new_figure(1, 2, width=9.0, height=3.8, sharey=True)
+axes[0].set_ylabel("test accuracy (one line per seed)")
 for ax, (deep, wide) in zip(axes, pairs, strict=True):
     a, b = fits[deep], fits[wide]
     for s in SEEDS:
@@ -84,7 +85,6 @@ for ax, (deep, wide) in zip(axes, pairs, strict=True):
         xlim=(-0.4, 1.4),
         title=f"mean difference {depthwidth.paired_difference(a.test_accuracy, b.test_accuracy).mean:+.1%}",
     )
-axes[0].set_ylabel("test accuracy (one line per seed)")
 
 # %%
 # Short of capacity, or short of steps?
@@ -98,7 +98,7 @@ for (d, w), f in fits.items():
     style = "--" if d == 1 else "-"
     ax.plot(np.arange(len(f.train_loss)), f.train_loss, style, label=f"depth {d}, width {w}")
 ax.set(yscale="log", xlabel="epoch", ylabel="training loss (mean over seeds)", title="Training loss, He initialisation")
-ax.legend(ncols=2, fontsize=8)
+plotting.legend(ax, ncols=2, fontsize=8)
 fast = dataclasses.replace(config, lr=1e-2)
 fast_fits = {c: depthwidth.fit_seeds(train_sets, test_sets, *c, fast, resolution=200) for c in ((6, 16), (1, matched))}
 
@@ -109,6 +109,7 @@ fast_fits = {c: depthwidth.fit_seeds(train_sets, test_sets, *c, fast, resolution
 ranked = sorted(fits.values(), key=lambda f: -f.test_accuracy.mean())
 best, worst = ranked[0], ranked[-1]
 fig, axes = plotting.new_figure(1, 2, width=9.6, height=4.4, sharey=True)
+axes[0].set_ylabel("x2")
 for ax, (label, fit) in zip(axes, (("best", best), ("worst", worst)), strict=True):
     ax.imshow(
         depthwidth.predict_grid(fit.models[0], -1.5, 1.5, 300),
@@ -128,7 +129,6 @@ for ax, (label, fit) in zip(axes, (("best", best), ("worst", worst)), strict=Tru
         xlabel="x1",
     )
     ax.grid(False)
-axes[0].set_ylabel("x2")
 
 # %%
 # Regions against size
@@ -160,7 +160,7 @@ ax.set(
     ylabel="regions on the grid (5 seeds)",
     title="Linear regions after training",
 )
-ax.legend(fontsize=8)
+plotting.legend(ax, fontsize=8)
 
 # %%
 # The numbers, checked
@@ -237,7 +237,7 @@ with book.numbers():
     )
     book.record(
         "expressivity/bound_d10_w16",
-        expressivity.max_regions(2, [16] * 10),
+        region_bounds.max_regions(2, [16] * 10),
         fmt="{:.1e}",
         label="Serra et al.'s bound, depth 10, width 16",
     )
@@ -294,7 +294,7 @@ with book.numbers():
     book.check(
         "expressivity/trained_below_bound",
         "every trained network shows fewer regions than Serra et al.'s bound for its architecture",
-        value=max(f.num_regions.max() / expressivity.max_regions(2, [f.width] * f.depth) for f in fits.values()),
+        value=max(f.num_regions.max() / region_bounds.max_regions(2, [f.width] * f.depth) for f in fits.values()),
         at_most=1.0,
         fmt="{:.2g}",
     )

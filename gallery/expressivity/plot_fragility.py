@@ -77,7 +77,7 @@ for ax, measure, title in zip(
         plotting.band(ax, depths, getattr(noisy[s], measure), label=f"noise s = {s:g}", color=colour)
     ax.plot(depths, getattr(exact, measure)[0], "--", color="C3", lw=1.5, zorder=5, label="exact, $2^L$ (drawn on top)")
     ax.set(yscale="log", xlabel="hidden layers L", ylabel="pieces on [-2, 2]", title=title, xticks=depths[::4])
-axes[0].legend()
+plotting.legend(axes[0])
 for offset, (pieces, label, style) in zip(
     (-0.12, 0.12), ((random_mid, "random middle", "s-"), (reset, "reset (standard init)", "^--")), strict=True
 ):
@@ -95,7 +95,7 @@ axes[2].set(
     xlabel="hidden layers L", ylabel="pieces on [-2, 2] (mean, min to max)", title="Random weights", xticks=depths[::4]
 )
 axes[2].set_ylim(0.5, 10.5)  # room for the legend above the bars
-axes[2].legend(loc="upper right", ncols=2)
+plotting.legend(axes[2], loc="upper right", ncols=2)
 
 # %%
 # How fast the count grows
@@ -120,7 +120,7 @@ ax.set(
     ylabel="growth exponent (bits per layer)",
     title="How fast the count grows, depths 8 to 16",
 )
-ax.legend()
+plotting.legend(ax)
 for measure, style, label in (("count", "o-", "all pieces"), ("wide", "s--", "wide pieces")):
     ax_deep.plot(levels, [getattr(noisy[s], measure)[:, -1].mean() / 2**16 for s in levels], style, label=label)
 ax_deep.axhline(1.0, color="0.5", ls=":", lw=1, label="exact sawtooth")
@@ -131,7 +131,7 @@ ax_deep.set(
     ylabel=r"mean pieces at depth 16 / $2^{16}$",
     title="Slivers double the count, not the wide pieces",
 )
-ax_deep.legend()
+plotting.legend(ax_deep)
 
 # %%
 # The numbers, checked

@@ -37,13 +37,13 @@ with torch.no_grad():
 
 show = (1, 2, 3, 4, 6)
 fig, axes = plotting.new_figure(1, len(show), width=11.0, height=2.8, sharey=True)
+axes[0].set_ylabel(r"$f_L(x)$")
 for ax, L in zip(axes, show, strict=True):
     f = expressivity.piecewise_linear(sawtooth.sawtooth_network(L), -2.0, 2.0)
     ax.plot(f.breakpoints, f(f.breakpoints), lw=1.2)
     if L <= 4:
         ax.plot(f.breakpoints, f(f.breakpoints), "k.", ms=4)
     ax.set(title=f"L = {L}: {f.num_pieces} pieces", xlabel="x")
-axes[0].set_ylabel(r"$f_L(x)$")
 
 # %%
 # Counting pieces: exact versus a grid
@@ -72,7 +72,7 @@ ax.set(
     title="Pieces of the sawtooth network",
     xticks=depths[::2],
 )
-ax.legend()
+plotting.legend(ax)
 
 # %%
 # The numbers, checked

@@ -80,7 +80,7 @@ ax.set(
     ylabel="relative error of the gradient",
     title="Finite differences: truncation against round-off",
 )
-ax.legend(loc="upper center")
+plotting.legend(ax, loc="upper center")
 
 # %%
 # Catching bugs
@@ -110,7 +110,7 @@ for name, candidate in candidates.items():
             "verdict": "passes" if checks[name].passed else "FAILS",
         }
     )
-book.save_table("gradients/gradient_check_bugs", rows, formats={"relative error": "{:.1e}"})
+table = book.save_table("gradients/gradient_check_bugs", rows, formats={"relative error": "{:.1e}"})
 
 # %%
 # The numbers, checked

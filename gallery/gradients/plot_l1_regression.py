@@ -52,7 +52,7 @@ for w, label, style, color, width in (
 ):
     ax.plot(grid, w[0] + w[1] * grid, ls=style, color=color, lw=width, label=f"{label}: {w[0]:.2f} + {w[1]:.2f} x")
 ax.set(xlabel="x", ylabel="y", ylim=(-2, 48), title="Least squares follows the outliers; L1 does not")
-ax.legend(loc="upper left", fontsize=8)
+plotting.legend(ax, loc="upper left", fontsize=8)
 
 # %%
 # How subgradient descent converges, and how robust each fit is
@@ -77,11 +77,11 @@ ax_c.plot(k, run.best_losses[1:] - optimum, lw=2, label="best loss so far - opti
 guarantee = (run.best_losses[1] - optimum) * (1 + np.log(k)) / np.sqrt(k)
 ax_c.plot(k, guarantee, ls=":", color="0.3", label=r"$\propto (1 + \log k)/\sqrt{k}$")
 ax_c.set(xscale="log", yscale="log", xlabel="step k", ylabel="L1 loss gap", title="Subgradient descent")
-ax_c.legend(fontsize=8)
+plotting.legend(ax_c, fontsize=8)
 plotting.band(ax_r, 100 * fractions, robust.error_ls.T, label="least squares")
 plotting.band(ax_r, 100 * fractions, robust.error_l1.T, label="L1 (linear program)")
 ax_r.set(xlabel="outliers (% of targets)", ylabel=r"$\|\hat w - w_{\mathrm{true}}\|$", title="Error of the fitted line")
-ax_r.legend()
+plotting.legend(ax_r)
 
 # %%
 # The numbers, checked

@@ -40,7 +40,7 @@ ax.plot(z, sig, label=r"$\sigma(z)$")
 ax.plot(z, dsig, label=r"$\sigma'(z) = \sigma(z)(1-\sigma(z))$")
 ax.annotate(r"$\sigma'(0) = 1/4$", (0, 0.25), xytext=(2.5, 0.45), arrowprops={"arrowstyle": "->", "color": "0.3"})
 ax.set(xlabel="logit z", title="The sigmoid and its derivative")
-ax.legend(loc="upper left")
+plotting.legend(ax, loc="upper left")
 z_wrong = -8.0  # a confidently wrong positive example
 ce_grad, sq_grad = 1 - sig, 2 * (1 - sig) * dsig
 ax_g.plot(z, ce_grad, label=r"cross-entropy: $1-\sigma(z)$")
@@ -53,7 +53,7 @@ ax_g.set(
     ylabel=r"$|\partial \mathrm{loss} / \partial z|$",
     title="Gradient reaching the logit",
 )
-ax_g.legend(loc="lower center")
+plotting.legend(ax_g, loc="lower center")
 
 # %%
 # Evaluating :math:`\log\sigma` safely
@@ -88,7 +88,7 @@ for dtype, name, color in ((np.float64, "float64", "C0"), (np.float32, "float32"
 ax_neg.set(
     xlabel="logit z of a positive example", ylabel=r"loss $-\log\sigma(z)$", title="Overflow for very negative logits"
 )
-ax_neg.legend(loc="upper right")
+plotting.legend(ax_neg, loc="upper right")
 ax_pos.set(
     yscale="log",
     ylim=(zero_at / 3, 3),
@@ -96,7 +96,7 @@ ax_pos.set(
     ylabel="relative error (0 drawn at 1e-17)",
     title="Lost accuracy for positive logits",
 )
-ax_pos.legend(loc="lower right")
+plotting.legend(ax_pos, loc="lower right")
 
 extreme = 1000.0
 with np.errstate(over="raise", divide="raise", invalid="raise"):

@@ -118,7 +118,7 @@ for name, graph in graphs.items():
         }
         for i, x in enumerate(xs)
     ]
-book.save_table(
+table = book.save_table(
     "gradients/reverse_mode_table",
     rows,
     formats={

@@ -68,7 +68,7 @@ ax.set(
     title="Analytic vs autograd gradient (400 entries)",
     aspect="equal",
 )
-ax.legend(loc="upper left")
+plotting.legend(ax, loc="upper left")
 for dtype, name, color in ((np.float64, "float64", "C0"), (np.float32, "float32", "C1")):
     diff = np.abs(g_analytic[dtype].astype(float) - g_autograd[dtype])
     ax_err.scatter(np.abs(g_autograd[dtype]), np.maximum(diff, zero_at), s=8, alpha=0.6, color=color, label=name)
@@ -80,7 +80,7 @@ ax_err.set(
     ylabel="|analytic - autograd| (0 drawn at 1e-20)",
     title="Differences are at round-off level",
 )
-ax_err.legend(loc="center right")
+plotting.legend(ax_err, loc="center right")
 
 # %%
 # The numbers, checked

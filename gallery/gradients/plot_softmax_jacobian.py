@@ -42,8 +42,8 @@ classes = [str(k) for k in range(10)]
 ax_p.bar(classes, y_hat, color="C0")
 ax_p.set(xlabel="class i", ylabel=r"$\hat y_i = \mathrm{softmax}(z)_i$", title="Probabilities for one input")
 image = plotting.heatmap(ax_j, J, labels=classes)
-fig.colorbar(image, ax=ax_j, label=r"$\partial \hat y_i / \partial z_j$")
 ax_j.set(xlabel="logit j", ylabel="probability i", title=r"Jacobian $J = \mathrm{diag}(\hat y) - \hat y\hat y^\top$")
+fig.colorbar(image, ax=ax_j).set_label(r"$\partial \hat y_i / \partial z_j$")
 
 # %%
 # A whole batch against autograd

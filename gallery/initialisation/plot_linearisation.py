@@ -31,7 +31,7 @@ fig, ax = plotting.new_figure(height=3.2)
 ax.scatter(task.x_train, task.y_train, s=2, color="0.6", label="training data")
 ax.plot(task.x_test, task.y_test, color="k", lw=2, label=r"$f(x)$")
 ax.set(xlabel="x", ylabel="y", title="The sum of sines and its noisy samples")
-ax.legend()
+plotting.legend(ax)
 
 # %%
 # Training, and a learning rate that fails
@@ -65,7 +65,7 @@ for ax, lr in zip(axes, RATES, strict=True):
     dead = np.mean([runs[lr, seed][2] for seed in SEEDS])
     ax.set(xlabel="x", title=f"lr = {lr}: {dead:.1f} of 20 units dead on average")
 axes[0].set_ylabel("network output")
-axes[0].legend()
+plotting.legend(axes[0])
 
 rows = [
     {
@@ -78,7 +78,7 @@ rows = [
         ([runs[lr, s][2] for s in SEEDS], [runs[lr, s][1].test_loss[-1] for s in SEEDS]),
     ]
 ]
-book.save_table("initialisation/one_hidden_rates", rows)
+table = book.save_table("initialisation/one_hidden_rates", rows)
 
 # %%
 # The Jacobian and its spectrum
@@ -95,8 +95,8 @@ spectrum = spectra.linearisation_spectrum(net, task.x_train)
 jacobian = spectra.per_example_jacobian(net, task.x_train)
 
 fig, axes = plotting.new_figure(1, 3, width=13, height=3.6)
-spectra.draw_spectrum(axes, spectrum)
 fig.suptitle("Linearisation of the trained one-hidden-layer network")
+spectra.draw_spectrum(axes, spectrum)
 
 # %%
 # The numbers, checked
@@ -104,12 +104,39 @@ fig.suptitle("Linearisation of the trained one-hidden-layer network")
 dead = {lr: np.array([runs[lr, s][2] for s in SEEDS]) for lr in RATES}
 test = {lr: np.array([runs[lr, s][1].test_loss[-1] for s in SEEDS]) for lr in RATES}
 with book.numbers():
-    book.record("initialisation/n_parameters_one_hidden", spectrum.num_parameters, fmt="{:d}")
-    book.record("initialisation/target_variance", float(np.var(task.y_test)), fmt="{:.2f}")
-    book.record("initialisation/dead_lr01", float(dead[0.1].mean()), fmt="{:.1f}")
-    book.record("initialisation/dead_lr003", float(dead[0.03].mean()), fmt="{:.1f}")
-    book.record("initialisation/test_mse_lr01", float(test[0.1].mean()), fmt="{:.2f}")
-    book.record("initialisation/test_mse_lr003", float(test[0.03].mean()), fmt="{:.2f}")
+    book.record(
+        "initialisation/n_parameters_one_hidden",
+        spectrum.num_parameters,
+        fmt="{:d}",
+        label="parameters of the one-hidden-layer network",
+    )
+    book.record(
+        "initialisation/target_variance", float(np.var(task.y_test)), fmt="{:.2f}", label="variance of the test targets"
+    )
+    book.record(
+        "initialisation/dead_lr01",
+        float(dead[0.1].mean()),
+        fmt="{:.1f}",
+        label=f"dead hidden units (of 20) after training at learning rate 0.1, mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/dead_lr003",
+        float(dead[0.03].mean()),
+        fmt="{:.1f}",
+        label=f"dead hidden units (of 20) after training at learning rate 0.03, mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/test_mse_lr01",
+        float(test[0.1].mean()),
+        fmt="{:.2f}",
+        label=f"test MSE after training at learning rate 0.1, mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/test_mse_lr003",
+        float(test[0.03].mean()),
+        fmt="{:.2f}",
+        label=f"test MSE after training at learning rate 0.03, mean of {len(SEEDS)} seeds",
+    )
     book.claim(
         "initialisation/lr01_kills_units",
         "with the assignment's learning rate 0.1, on average at least half of the 20 hidden units are dead "
@@ -126,8 +153,18 @@ with book.numbers():
         fmt="{:d}",
     )
     interpolant_mse = float(np.mean((interpolant(task.x_test) - task.y_test) ** 2))
-    book.record("initialisation/interpolant_mse", interpolant_mse, fmt="{:.4f}")
-    book.record("initialisation/best_trained_mse_one_hidden", float(test[0.03].min()), fmt="{:.2f}")
+    book.record(
+        "initialisation/interpolant_mse",
+        interpolant_mse,
+        fmt="{:.4f}",
+        label="test MSE of the 20-unit ReLU interpolant of the target",
+    )
+    book.record(
+        "initialisation/best_trained_mse_one_hidden",
+        float(test[0.03].min()),
+        fmt="{:.2f}",
+        label=f"best test MSE of a trained one-hidden-layer network (learning rate 0.03, over {len(SEEDS)} seeds)",
+    )
     book.claim(
         "initialisation/width_is_not_the_limit",
         "the best trained one-hidden-layer network's test error is over 10 times that of a 20-unit ReLU "
@@ -143,12 +180,24 @@ with book.numbers():
         between=(1500 * 61, 1500 * 61),
         fmt="{:,}",
     )
-    book.record("initialisation/one_hidden_rank", spectrum.rank(), fmt="{:d}")
-    book.record("initialisation/one_hidden_energy5", 100 * spectrum.energy(5), fmt="{:.1f}")
+    book.record(
+        "initialisation/one_hidden_rank",
+        spectrum.rank(),
+        fmt="{:d}",
+        label="singular values of the trained network's linearisation above 1e-6 times the largest",
+    )
+    book.record(
+        "initialisation/one_hidden_energy5",
+        100 * spectrum.energy(5),
+        fmt="{:.1f}",
+        label="share of the linearisation's squared singular values in the top 5 directions",
+        unit="%",
+    )
     book.record(
         "initialisation/one_hidden_sigma_ratio_10",
         float(spectrum.singular_values[0] / spectrum.singular_values[9]),
         fmt="{:.0f}",
+        label="first over tenth singular value of the trained network's linearisation",
     )
     book.claim(
         "initialisation/one_hidden_spectrum_concentrated",

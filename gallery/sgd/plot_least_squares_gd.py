@@ -54,7 +54,7 @@ ax.set(
     ylabel=r"$L(w_t) - L(w^\star)$ (floored at 1e-18)",
     title="Convergence and divergence on either side of the bound",
 )
-ax.legend(fontsize=8)
+plotting.legend(ax, fontsize=8)
 
 # %%
 # The condition number sets the rate
@@ -90,7 +90,7 @@ ax.set(
     ylabel=r"$L(w_t) - L(w^\star)$",
     title=r"Step $1/\lambda_{\max}$: the rate is set by $\kappa$",
 )
-ax.legend(fontsize=8)
+plotting.legend(ax, fontsize=8)
 
 # %%
 # The numbers, checked

@@ -76,7 +76,7 @@ ax.set(
     title="Decision boundaries after 50 epochs",
     ylim=(X[:, 2].min() - 1, X[:, 2].max() + 1),
 )
-ax.legend(fontsize=8, loc="lower right")
+plotting.legend(ax, fontsize=8, loc="lower right")
 
 # %%
 # Loss per update and per example
@@ -100,7 +100,7 @@ ax_e.set(
     ylabel=r"$L(w) - L(w^\star)$",
     title="Excess loss per example processed",
 )
-ax_u.legend(fontsize=8)
+plotting.legend(ax_u, fontsize=8)
 
 # %%
 # The same unit, trained by autograd

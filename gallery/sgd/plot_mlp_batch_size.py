@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy as np
 
-from nnbook import book, deep_mlp, plotting
+from nnbook import book, deep_mlp, plotting, training_diagnostics
 from nnbook.training import TrainConfig, train
 
 task = deep_mlp.regions(n_train=6000, n_val=2000, n_test=2000, rng=0)
@@ -45,7 +45,7 @@ for name, (b, lr, epochs, rows) in settings.items():
         dataclasses.replace(config, batch_size=b, lr=lr, epochs=epochs),
         (task.X_train[rows], task.y_train[rows]),
         val=(task.X_val, task.y_val),
-        hooks=[deep_mlp.dead_unit_hook(task.X_val)],
+        hooks=[training_diagnostics.dead_unit_hook(task.X_val)],
     )
 rows = [
     {
@@ -56,7 +56,7 @@ rows = [
     }
     for b in (1, 16, 128, 1024)
 ]
-book.save_table("sgd/batch_size_steps", rows, formats={name: "{:,}" for name in rows[0]})
+table = book.save_table("sgd/batch_size_steps", rows, formats={name: "{:,}" for name in rows[0]})
 
 # %%
 # Two clocks
@@ -79,7 +79,7 @@ for name, (b, *_) in settings.items():
     ax_s.plot(np.maximum(steps, 1), h.val_loss, "o-", ms=3, color=line.get_color())
 ax_e.set(xlabel="examples processed / 6000", ylabel="validation loss", title="Against epochs")
 ax_s.set(xscale="log", xlabel="optimiser steps (0 shown at 1)", title="Against steps")
-ax_e.legend(fontsize=8)
+plotting.legend(ax_e, fontsize=8)
 
 # %%
 # The numbers, checked

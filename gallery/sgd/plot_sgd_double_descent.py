@@ -61,7 +61,7 @@ ax.set(
     ylabel="test MSE",
     title="Double descent needs an unlimited budget",
 )
-ax.legend(fontsize=8, loc="upper left")
+plotting.legend(ax, fontsize=8, loc="upper left")
 
 # %%
 # SGD follows gradient descent, which approaches the minimum-norm fit
@@ -96,7 +96,7 @@ ax_d.set(
     ylabel=r"$\|a_t - a^\star\| / \|a^\star\|$",
     title="Distance to the minimum-norm fit",
 )
-ax_d.legend(fontsize=8)
+plotting.legend(ax_d, fontsize=8)
 Phi_threshold = rff_sgd.features(split, int(sizes[ratios == 1.0][0]))[0]  # a model at 2N = n
 lam = sgd.hessian_eigenvalues(Phi_threshold)
 eta = 0.3 * sgd.max_stable_lr(Phi_threshold)  # 0.3 of the bound, for the loss with the factor 1/2
@@ -115,7 +115,7 @@ ax_f.set(
     ylabel="fraction fitted",
     title="What a budget of t steps fits (2N = n)",
 )
-ax_f.legend(fontsize=8)
+plotting.legend(ax_f, fontsize=8)
 
 # %%
 # Why the distance stops falling
@@ -141,8 +141,8 @@ sgd_end = result.test_mse[:, :, -1].mean(axis=0)
 gd = result.gd_test_mse.mean(axis=0)  # (K, G)
 g30, g7 = int(np.flatnonzero(budgets == 30)[0]), int(np.flatnonzero(budgets == 10**7)[0])
 with book.numbers():
-    book.record("sgd/dd_n_sizes", sizes.size, fmt="{:d}")
-    book.record("sgd/dd_steps_per_epoch", result.steps_per_epoch, fmt="{:d}")
+    book.record("sgd/dd_n_sizes", sizes.size, fmt="{:d}", label="number of model sizes in the sweep")
+    book.record("sgd/dd_steps_per_epoch", result.steps_per_epoch, fmt="{:d}", label="SGD steps per epoch")
     book.record(
         "sgd/dd_min_norm_peak",
         result.min_norm_test_mse[:, at[1.0]].mean(),
@@ -150,10 +150,15 @@ with book.numbers():
         label="minimum-norm test MSE at 2N = n",
     )
     book.record("sgd/dd_sgd_at_threshold", sgd_end[at[1.0]], fmt="{:.3f}", label="SGD (30 epochs) test MSE at 2N = n")
-    book.record("sgd/dd_sgd_at_3", sgd_end[at[3.0]], fmt="{:.3f}")
+    book.record("sgd/dd_sgd_at_3", sgd_end[at[3.0]], fmt="{:.3f}", label="SGD (30 epochs) test MSE at 2N/n = 3")
     book.record("sgd/dd_gd_1e7_at_threshold", gd[at[1.0], g7], fmt="{:.2f}", label="GD (1e7 epochs) test MSE at 2N = n")
-    book.record("sgd/dd_gd_1e7_at_3", gd[at[3.0], g7], fmt="{:.3f}")
-    book.record("sgd/dd_to_min_norm_sgd_threshold", result.to_min_norm[:, at[1.0]].mean(), fmt="{:.3f}")
+    book.record("sgd/dd_gd_1e7_at_3", gd[at[3.0], g7], fmt="{:.3f}", label="GD (1e7 epochs) test MSE at 2N/n = 3")
+    book.record(
+        "sgd/dd_to_min_norm_sgd_threshold",
+        result.to_min_norm[:, at[1.0]].mean(),
+        fmt="{:.3f}",
+        label="relative distance of the SGD weights to the minimum-norm solution at 2N = n",
+    )
     book.record("sgd/dd_null_init", null_init, fmt="{:.3f}", label="norm of the initial weights outside the row span")
     book.claim(
         "sgd/dd_sgd_no_peak",

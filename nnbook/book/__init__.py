@@ -117,7 +117,8 @@ def record(
         A :meth:`str.format` pattern used to print the number in the book.
     label : str, optional
         What the number is, as a short phrase ("peak test error"); standalone
-        runs print ``label: value unit`` (else the name).
+        runs print ``label: value unit`` (without a label, the key's words:
+        ``"sgd/peak_test_error"`` prints as ``peak test error: ...``).
     unit : str
         Unit printed after the value in standalone output ("s", "bytes").
     tolerance : float, optional
@@ -143,7 +144,7 @@ def record(
     folder = results_dir()
     if folder is not None:
         store.write_json(folder, name, "value", asdict(result))
-    print(f"{label or name}: {text}{' ' + unit if unit else ''}")
+    print(f"{label or _describe(name)}: {text}{' ' + unit if unit else ''}")
     return result
 
 
@@ -330,7 +331,7 @@ def save_table(
     Examples
     --------
     >>> rows = save_table("demo/squares", [{"n": 2, "n^2": 4}, {"n": 3, "n^2": 9}])
-    demo/squares
+    table: squares
     n  n^2
     2  4
     3  9
@@ -363,7 +364,7 @@ def save_table(
         writer.writerows(table)
         store.write_table(folder, name, buffer.getvalue(), tolerances)
     widths = {c: max(len(c), *(len(r[c]) for r in table)) for c in columns}
-    print(name)
+    print(f"table: {_describe(name)}")
     for line in [dict(zip(columns, columns, strict=True)), *table]:
         print("  ".join(line[c].ljust(widths[c]) for c in columns).rstrip())
     return table
@@ -386,6 +387,11 @@ def result_path(folder: Path, name: str, kind: str) -> Path:
 def all_claims(folder: Path) -> list[dict]:
     """Every claim and check recorded in ``folder``, sorted by name."""
     return store.all_of_kind(_check_folder(folder), "claim")
+
+
+def _describe(name: str) -> str:
+    """A result's key as words for standalone output: ``"sgd/peak_test_error"`` -> ``"peak test error"``."""
+    return name.rsplit("/", 1)[-1].replace("_", " ")
 
 
 def _check_name(name: object) -> None:
