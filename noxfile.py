@@ -169,22 +169,49 @@ def serve(session: nox.Session) -> None:
 MUTATE = ["nnbook/sgd.py", "nnbook/boxes.py", "nnbook/sawtooth.py", "nnbook/rff.py", "nnbook/gradients.py"]
 
 
+def mutmut_config(targets: list[str]) -> str:
+    """The ``[mutmut]`` section of setup.cfg that mutates ``targets`` and runs only the unit tests about them.
+
+    The whole package is copied (so that the mutated modules import their neighbours) but only ``targets`` are
+    mutated. The tests run are each target's ``tests/test_<module>.py``, the bad-input test of every public
+    callable and the target's doctests: never the tests that build the book, which would take hours per mutant.
+    """
+    tests = []
+    for target in targets:
+        path = Path(target)
+        if path.parent != Path("nnbook") or path.suffix != ".py" or not (ROOT / path).is_file():
+            raise ValueError(f"mutate takes modules of the form nnbook/<module>.py, got {target!r}")
+        own = Path("tests", f"test_{path.stem}.py")
+        tests += [str(own)] if (ROOT / own).is_file() else []
+    tests += ["tests/test_bad_inputs.py", *targets]
+    lines = ["[mutmut]", "source_paths = nnbook/", "only_mutate =", *(f"    {t}" for t in targets)]
+    lines += ["pytest_add_cli_args_test_selection =", *(f"    {t}" for t in tests)]
+    lines += ["pytest_add_cli_args = -p no:cacheprovider", ""]
+    return "\n".join(lines)
+
+
 @nox.session
 def mutate(session: nox.Session) -> None:
     """Mutation testing with mutmut, outside CI: ``nox -s mutate -- nnbook/sgd.py`` (default: MUTATE).
 
     mutmut changes one operator, constant or name at a time in the chosen modules and runs the unit tests
-    and doctests against each mutant; a mutant that no test notices ("survived") is a gap in the tests.
+    and doctests about them against each mutant; a mutant that no test notices ("survived") is a gap in the
+    tests. Other arguments go to ``mutmut run`` (``-- nnbook/rff.py --max-children 2``). The mutants and their
+    results stay in mutants/ between runs of the same modules, so a second run only tries what changed;
+    ``mutmut results`` lists the survivors and ``mutmut show NAME`` shows one.
     """
     install(session, "tests")
     session.install("-c", "constraints.txt", "mutmut")
-    targets = session.posargs or MUTATE
-    config = Path(session.create_tmp(), "setup.cfg")
-    paths = "\n    ".join(targets)
-    config.write_text(f"[mutmut]\npaths_to_mutate =\n    {paths}\ntests_dir = tests/\n")
-    shutil.copy(config, ROOT / "setup.cfg")
+    targets = [arg for arg in session.posargs if arg.endswith(".py")] or MUTATE
+    options = [arg for arg in session.posargs if not arg.endswith(".py")]
+    config = mutmut_config(targets)
+    stamp = ROOT / "mutants" / ".nnbook-mutmut.cfg"
+    if stamp.is_file() and stamp.read_text() != config:
+        shutil.rmtree(ROOT / "mutants")  # other modules or tests than last time: start afresh
+    (ROOT / "setup.cfg").write_text(config)
     try:
-        session.run("mutmut", "run", env=THREAD_ENV, success_codes=[0, 1, 2])
+        session.run("mutmut", "run", *options, env=THREAD_ENV, success_codes=[0, 1, 2])
+        stamp.write_text(config)
         session.run("mutmut", "results")
     finally:
         (ROOT / "setup.cfg").unlink(missing_ok=True)

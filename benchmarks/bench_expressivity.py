@@ -29,7 +29,7 @@ from torch import nn
 
 from benchmarks.timing import best_time, compare
 from nnbook import data, depthwidth, expressivity, regions, sawtooth
-from nnbook.depthwidth import mlp
+from nnbook.relu_mlp import mlp
 from nnbook.sawtooth import sawtooth_network
 from nnbook.training import TrainConfig, train
 

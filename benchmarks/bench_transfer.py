@@ -13,11 +13,11 @@ import numpy as np
 import torch
 
 from benchmarks.timing import compare
-from nnbook import resnet, training, transfer
+from nnbook import resnet, training, transfer_task
 
 
 def main() -> None:
-    task = transfer.digits_task()
+    task = transfer_task.digits_task()
     pretrained = resnet.small_resnet(10, (16, 32, 32), seed=0)
     X, y = torch.from_numpy(task.X_train[:300]), torch.from_numpy(task.y_train[:300])
     config = training.TrainConfig(lr=0.1, epochs=6, batch_size=32, optimiser="adam", max_steps=60, seed=0)

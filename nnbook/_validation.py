@@ -251,6 +251,24 @@ def check_same_length(**arrays: object) -> int:
     return next(iter(lengths.values()))
 
 
+def check_same_shape(**arrays: np.ndarray) -> tuple[int, ...]:
+    """All arrays have the same shape; returns it.
+
+    Examples
+    --------
+    >>> check_same_shape(a=np.ones((2, 1)), b=np.ones(2))
+    Traceback (most recent call last):
+        ...
+    ValueError: a and b must have the same shape, got (2, 1) and (2,)
+    """
+    shapes = {name: tuple(np.shape(a)) for name, a in arrays.items()}
+    if len(set(shapes.values())) > 1:
+        names = " and ".join(shapes)
+        values = " and ".join(str(s) for s in shapes.values())
+        raise ValueError(f"{names} must have the same shape, got {values}")
+    return next(iter(shapes.values()))
+
+
 def check_seed(seed: object, name: str = "seed") -> int:
     """A seed: an integer in ``[0, 2**63 - 1]``."""
     return check_int(seed, name, min_value=0, max_value=2**63 - 1)

@@ -1,18 +1,18 @@
-"""Optimising a deep MLP on a 2-D classification task: the data, the network, what to measure.
+"""Optimising a deep MLP on a 2-D classification task: the data, the network, its decision regions.
 
 - :func:`regions` draws a multi-class task in the plane whose classes occupy
   several irregular regions (a warped Voronoi map) with a little label noise,
-  split into training, validation and test sets.
+  split into training, validation and test sets;
+  :func:`constant_prediction_loss` is the loss of a network that has stopped
+  looking at its input.
 - :func:`mlp` builds the network of the experiment: ``n_hidden`` hidden layers
   of ``width`` ReLU units (``n_hidden + 1`` ``nn.Linear``), optionally with
   batch normalisation before every activation.
-- Measurements that diagnose failed runs: :func:`dead_units` finds the ReLU
-  units that output zero on every probe input, :func:`batchnorm_offsets` the
-  offsets that kill units behind batch norm; two hooks for
-  :func:`nnbook.training.train` record them during training:
-  :func:`dead_unit_hook` (fractions per layer) and
-  :func:`parameter_distance_hook` (how far the weights have moved).
 - :func:`predict_grid` evaluates a classifier on a grid, for decision-region plots.
+
+The measurements that diagnose failed runs (dead units, batch-norm offsets,
+how far the weights moved, and the training hooks that record them) are in
+:mod:`nnbook.training_diagnostics`.
 
 Examples
 --------
@@ -20,15 +20,10 @@ Examples
 >>> net = mlp(n_classes=task.n_classes, batch_norm=True, seed=0)
 >>> sum(isinstance(m, nn.Linear) for m in net), sum(isinstance(m, nn.BatchNorm1d) for m in net)
 (7, 6)
->>> hook = dead_unit_hook(task.X_val)
->>> sorted(hook(net, 0))[:2]
-['dead_all', 'dead_layer1']
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,9 +42,18 @@ from nnbook._validation import (
 )
 from nnbook.training import predict
 
+# Re-exported: the diagnostics of failed runs moved to nnbook.training_diagnostics; code outside the project
+# imports them from here.
+from nnbook.training_diagnostics import (  # noqa: F401
+    MAX_PROBE,
+    batchnorm_offsets,
+    dead_unit_hook,
+    dead_units,
+    parameter_distance_hook,
+)
+
 MAX_POINTS = 10**7  # bound on the points of a task or of a prediction grid
 INITS = ("torch", "he")  # torch's default for nn.Linear, or He et al.'s N(0, 2 / fan_in) with zero biases
-MAX_PROBE = 10**6  # bound on the rows of a dead-unit probe (run as one batch)
 MAX_WIDTH = 4096  # bound on the inputs, units per layer and outputs of an MLP
 
 
@@ -211,144 +215,6 @@ def mlp(
             fan_in = width
         layers.append(nn.Linear(fan_in, n_classes))
     return nn.Sequential(*layers)
-
-
-def dead_units(model: nn.Module, X_probe: np.ndarray, batch_statistics: bool = True) -> list[np.ndarray]:
-    """Which ReLU units of ``model`` output zero on every probe input, one boolean array per :class:`torch.nn.ReLU`.
-
-    A dead unit passes no gradient to the weights feeding it for any of these
-    inputs, so gradient descent cannot revive it through them.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        A network with :class:`torch.nn.ReLU` modules (in order of use).
-    X_probe : ndarray, shape (n, d)
-        Inputs, e.g. the validation set (``n <= 10**6``, run as one batch).
-    batch_statistics : bool
-        Batch-norm layers normalise with the mean and variance of the probe
-        itself, as in a training step (the default; a copy of the model is run
-        in training mode, so the model's running statistics are untouched).
-        With False they use their running statistics (eval mode), which at
-        initialisation are the defaults 0 and 1, not the data's.
-
-    Returns
-    -------
-    list of ndarray of bool, one of shape (units,) per ReLU
-
-    Examples
-    --------
-    >>> net = mlp(width=4, n_hidden=2, seed=0)
-    >>> with torch.no_grad():
-    ...     _ = net[2].bias.fill_(-100.0)  # the second layer's units never fire
-    >>> [d.tolist() for d in dead_units(net, np.random.default_rng(0).standard_normal((100, 2)))]
-    [[False, False, False, False], [True, True, True, True]]
-    """
-    check_module(model)
-    probe = torch.as_tensor(check_array(X_probe, "X_probe", ndim=2))
-    if probe.shape[0] > MAX_PROBE:
-        raise ValueError(f"X_probe must have at most {MAX_PROBE} rows (one batch), got {probe.shape[0]}")
-    batch_statistics = check_bool(batch_statistics, "batch_statistics")
-    net = copy.deepcopy(model) if batch_statistics else model
-    relus = [m for m in net.modules() if isinstance(m, nn.ReLU)]
-    if not relus:
-        raise ValueError("model has no nn.ReLU module whose units could be counted")
-    alive: list[torch.Tensor] = []
-    handles = [m.register_forward_hook(lambda mod, inp, out: alive.append((out > 0).flatten(1).any(0))) for m in relus]
-    was_training = net.training
-    net.train(batch_statistics)
-    try:
-        with torch.no_grad():
-            param = next(net.parameters())
-            net(probe.to(device=param.device, dtype=param.dtype))
-    finally:
-        net.train(was_training)
-        for handle in handles:
-            handle.remove()
-    return [(~a).cpu().numpy() for a in alive]
-
-
-def dead_unit_hook(X_probe: np.ndarray, batch_statistics: bool = True) -> Callable[[nn.Module, int], dict[str, float]]:
-    """A training hook reporting :func:`dead_units` as fractions: ``dead_layer1``, ... and ``dead_all``.
-
-    Parameters
-    ----------
-    X_probe : ndarray, shape (n, d)
-    batch_statistics : bool
-        As in :func:`dead_units`.
-
-    Returns
-    -------
-    callable ``(model, epoch) -> dict[str, float]``, for :func:`nnbook.training.train`
-
-    Examples
-    --------
-    >>> net = mlp(width=4, n_hidden=2, seed=0)
-    >>> with torch.no_grad():
-    ...     _ = net[2].bias.fill_(-100.0)
-    >>> dead_unit_hook(np.random.default_rng(0).standard_normal((100, 2)))(net, 0)
-    {'dead_layer1': 0.0, 'dead_layer2': 1.0, 'dead_all': 0.5}
-    """
-    probe = check_array(X_probe, "X_probe", ndim=2)
-    if probe.shape[0] > MAX_PROBE:
-        raise ValueError(f"X_probe must have at most {MAX_PROBE} rows (one batch), got {probe.shape[0]}")
-    batch_statistics = check_bool(batch_statistics, "batch_statistics")
-
-    def hook(model: nn.Module, epoch: int) -> dict[str, float]:
-        dead = dead_units(model, probe, batch_statistics)
-        out = {f"dead_layer{i + 1}": float(d.mean()) for i, d in enumerate(dead)}
-        out["dead_all"] = float(np.concatenate(dead).mean())
-        return out
-
-    return hook
-
-
-def batchnorm_offsets(model: nn.Module) -> list[np.ndarray]:
-    """``beta / |gamma|`` of every unit of every :class:`torch.nn.BatchNorm1d`, one array per layer.
-
-    A batch-norm layer outputs ``gamma * z_hat + beta`` with ``z_hat`` normalised
-    to mean 0 and variance 1 over the batch; a ReLU after it is dead on a batch
-    when ``beta / |gamma| < -max |z_hat|``. So a strongly negative offset, in
-    units of the scale, is what a dead unit behind batch norm looks like.
-
-    Examples
-    --------
-    >>> net = mlp(width=2, n_hidden=1, batch_norm=True)
-    >>> batchnorm_offsets(net)[0].tolist()  # PyTorch initialises gamma = 1, beta = 0
-    [0.0, 0.0]
-    """
-    check_module(model)
-    layers = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
-    if not layers or any(not m.affine for m in layers):
-        raise ValueError("model must have nn.BatchNorm1d layers with affine parameters")
-    return [(m.bias / m.weight.abs()).detach().cpu().double().numpy() for m in layers]
-
-
-def parameter_distance_hook(model: nn.Module) -> Callable[[nn.Module, int], dict[str, float]]:
-    """A training hook: ``||theta - theta_0|| / ||theta_0||`` over the trainable parameters.
-
-    ``theta_0`` is copied from ``model`` when the hook is created, so create it
-    just before training.
-
-    Examples
-    --------
-    >>> net = mlp(width=4, n_hidden=1)
-    >>> hook = parameter_distance_hook(net)
-    >>> hook(net, 0)
-    {'relative_distance': 0.0}
-    """
-    check_module(model)
-    start = [p.detach().clone() for p in model.parameters() if p.requires_grad]
-    norm0 = float(torch.sqrt(sum((p.double() ** 2).sum() for p in start)))
-
-    def hook(trained: nn.Module, epoch: int) -> dict[str, float]:
-        now = [p.detach() for p in trained.parameters() if p.requires_grad]
-        if len(now) != len(start) or any(a.shape != b.shape for a, b in zip(now, start, strict=True)):
-            raise ValueError("the hook's model must be the one it was created from")
-        moved = torch.sqrt(sum(((a.cpu() - b).double() ** 2).sum() for a, b in zip(now, start, strict=True)))
-        return {"relative_distance": float(moved) / norm0}
-
-    return hook
 
 
 def predict_grid(

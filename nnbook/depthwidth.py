@@ -1,14 +1,11 @@
 """Depth against width in practice: seeded ReLU classifiers on 2-D data, several seeds trained as one.
 
-:func:`mlp` builds a ReLU network of given depth and width under a seed, with
-He's initialisation (weights ``N(0, 2 / fan_in)``, biases ``N(0, 1e-6)``: the
-setting of Hanin and Rolnick 2019a) or PyTorch's default, optionally with
-batch norm before every ReLU. :func:`fit_seeds` trains copies of one
-architecture with different seeds side by side, each on its own data, as a
+:func:`fit_seeds` trains copies of one architecture (:func:`nnbook.relu_mlp.mlp`,
+given depth and width, one seed each) side by side, each on its own data, as a
 :class:`nnbook.seedstack.SeedStack` with :func:`nnbook.training.train` (the
 same as independent runs with one batch order) and scores every member:
 accuracies and the activation regions it shows on a grid, counted after
-folding batch norm into the linear layers (:func:`fold_batchnorm`).
+folding batch norm into the linear layers (:func:`nnbook.relu_mlp.fold_batchnorm`).
 :func:`paired_difference` summarises a comparison of two settings seed by seed.
 
 Examples
@@ -18,184 +15,40 @@ Examples
 >>> sets = [spirals(20, 3, rng=s) for s in (0, 1)]
 >>> config = TrainConfig(lr=0.01, epochs=2, batch_size=20, optimiser="adam", device="cpu")
 >>> fits = fit_seeds(sets, sets, depth=2, width=8, config=config, resolution=20)
->>> fits.n_params, fits.test_accuracy.shape, n_parameters(2, 2, 8, 3, batch_norm=True)
-(139, (2,), 139)
+>>> fits.n_params, fits.test_accuracy.shape
+(139, (2,))
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from torch import nn
 
 from nnbook import _validation as v
 from nnbook.regions import MAX_RESOLUTION, boundary_density, near_data, regions_on_grid
+
+# Building the networks moved to nnbook.relu_mlp: fit_seeds uses mlp and fold_batchnorm, and every name is
+# re-exported here, since code outside the project imports them from this module.
+from nnbook.relu_mlp import (  # noqa: F401
+    HE_BIAS_STD,
+    INITS,
+    MAX_DEPTH,
+    MAX_PARAMETERS,
+    MAX_WIDTH,
+    fold_batchnorm,
+    mlp,
+    n_parameters,
+    width_for_parameters,
+)
 from nnbook.seedstack import SeedStack
 from nnbook.training import History, TrainConfig, evaluate, train
 
-INITS = ("he", "torch")  # He-normal weights and tiny normal biases, or torch's reset_parameters()
-HE_BIAS_STD = 1e-3  # standard deviation of the biases under "he": variance 1e-6, as Hanin & Rolnick
-MAX_DEPTH = 1000
-MAX_WIDTH = 100_000
-MAX_PARAMETERS = 10**7  # parameters of one network
 DataSets = Sequence[tuple[np.ndarray, np.ndarray]]  # one (X, y) pair per seed
 STACK_CLASSES = 128  # fit_seeds stacks as many seeds as keep the joint output this narrow (it costs time per step)
-
-
-def n_parameters(n_inputs: int, depth: int, width: int, n_outputs: int, batch_norm: bool = False) -> int:
-    """Weights and biases (and batch-norm scales and shifts) of :func:`mlp`, without building it.
-
-    Examples
-    --------
-    >>> n_parameters(2, 1, 16, 5), n_parameters(2, 6, 16, 5, batch_norm=True)
-    (133, 1589)
-    """
-    n_inputs = v.check_int(n_inputs, "n_inputs", min_value=1)
-    depth = v.check_int(depth, "depth", min_value=1)
-    width = v.check_int(width, "width", min_value=1)
-    n_outputs = v.check_int(n_outputs, "n_outputs", min_value=1)
-    if v.check_bool(batch_norm, "batch_norm"):  # hidden Linears have no bias; each norm a scale and a shift
-        return n_inputs * width + (depth - 1) * width * width + 2 * width * depth + (width + 1) * n_outputs
-    return (n_inputs + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * n_outputs
-
-
-def width_for_parameters(n_inputs: int, depth: int, n_outputs: int, target: int, batch_norm: bool = False) -> int:
-    """The width whose :func:`mlp` of ``depth`` layers has the parameter count closest to ``target``.
-
-    Examples
-    --------
-    >>> width_for_parameters(2, 1, 5, n_parameters(2, 6, 16, 5, True), batch_norm=True)
-    176
-    """
-    target = v.check_int(target, "target", min_value=1, max_value=MAX_PARAMETERS)
-    count = lambda w: n_parameters(n_inputs, depth, w, n_outputs, batch_norm)  # noqa: E731
-    lo, hi = 1, MAX_WIDTH
-    while lo < hi:  # smallest width with at least `target` parameters (the count increases with the width)
-        mid = (lo + hi) // 2
-        lo, hi = (mid + 1, hi) if count(mid) < target else (lo, mid)
-    return min((lo - 1, lo) if lo > 1 else (lo,), key=lambda w: (abs(count(w) - target), w))
-
-
-def mlp(
-    n_inputs: int, depth: int, width: int, n_outputs: int, seed: int, *, init: str = "he", batch_norm: bool = False
-) -> nn.Sequential:
-    """A ReLU MLP with ``depth`` hidden layers of ``width`` units, reproducibly initialised.
-
-    The layers are created inside :func:`torch.random.fork_rng` seeded with
-    ``seed``: reproducible, and torch's global random state is left unchanged.
-
-    Parameters
-    ----------
-    n_inputs, n_outputs : int
-        Input and output dimensions, in ``[1, MAX_WIDTH]``.
-    depth : int
-        Hidden layers, in ``[1, MAX_DEPTH]``.
-    width : int
-        Units per hidden layer, in ``[1, MAX_WIDTH]``; at most ``MAX_PARAMETERS`` parameters in all.
-    seed : int
-    init : {"he", "torch"}
-        ``"he"``: every weight ``N(0, 2 / fan_in)``, every bias ``N(0, HE_BIAS_STD ** 2)``
-        (Hanin and Rolnick's setting); ``"torch"``: PyTorch's default
-        (weights and biases uniform in ``+-1 / sqrt(fan_in)``).
-    batch_norm : bool
-        Put ``BatchNorm1d`` between each hidden Linear and its ReLU; those
-        Linears then have no bias (the norm's shift replaces it: a bias
-        before batch norm has no effect on the output and no gradient, and an
-        optimiser such as Adam would move it by its round-off).
-
-    Returns
-    -------
-    torch.nn.Sequential
-        ``Linear, [BatchNorm1d,] ReLU`` repeated ``depth`` times, then ``Linear(width, n_outputs)``.
-
-    Examples
-    --------
-    >>> net = mlp(2, depth=3, width=4, n_outputs=3, seed=0)
-    >>> len(net), torch.equal(net[0].weight, mlp(2, 3, 4, 3, seed=0)[0].weight)
-    (7, True)
-    >>> len(mlp(2, 3, 4, 3, seed=0, batch_norm=True))
-    10
-    """
-    v.check_int(n_inputs, "n_inputs", min_value=1, max_value=MAX_WIDTH)
-    v.check_int(depth, "depth", min_value=1, max_value=MAX_DEPTH)
-    v.check_int(width, "width", min_value=1, max_value=MAX_WIDTH)
-    v.check_int(n_outputs, "n_outputs", min_value=1, max_value=MAX_WIDTH)
-    seed = v.check_seed(seed)
-    init = v.check_choice(init, "init", INITS)
-    size = n_parameters(n_inputs, depth, width, n_outputs, batch_norm)
-    v.check_work(size, "n_inputs, depth, width and n_outputs", MAX_PARAMETERS, "parameters")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        layers: list[nn.Module] = []
-        fan_in = n_inputs
-        for _ in range(depth):
-            if batch_norm:
-                layers += [nn.Linear(fan_in, width, bias=False), nn.BatchNorm1d(width), nn.ReLU()]
-            else:
-                layers += [nn.Linear(fan_in, width), nn.ReLU()]
-            fan_in = width
-        layers.append(nn.Linear(fan_in, n_outputs))
-        if init == "he":
-            with torch.no_grad():
-                for layer in layers:
-                    if isinstance(layer, nn.Linear):
-                        layer.weight.normal_(0.0, math.sqrt(2.0 / layer.in_features))
-                        if layer.bias is not None:
-                            layer.bias.normal_(0.0, HE_BIAS_STD)
-    return nn.Sequential(*layers)
-
-
-def fold_batchnorm(model: nn.Sequential) -> nn.Sequential:
-    """The same function as ``model`` in eval mode, with every BatchNorm1d folded into the Linear before it.
-
-    In eval mode batch norm is the affine map ``gamma (z - mean) / sqrt(var + eps) + beta``
-    of the running statistics, so ``Linear`` then ``BatchNorm1d`` is one ``Linear``.
-
-    Parameters
-    ----------
-    model : torch.nn.Sequential
-        Linear, BatchNorm1d and ReLU layers, each BatchNorm1d right after a Linear; finite parameters.
-
-    Returns
-    -------
-    torch.nn.Sequential
-        Linear and ReLU layers only, float64 (a new module).
-
-    Examples
-    --------
-    >>> net = mlp(2, 2, 4, 3, seed=0, batch_norm=True).eval()
-    >>> X = torch.randn(5, 2, dtype=torch.float64)
-    >>> torch.allclose(fold_batchnorm(net)(X), net.double()(X))
-    True
-    """
-    v.check_module(model)
-    if not isinstance(model, nn.Sequential):
-        raise TypeError(f"model must be a torch.nn.Sequential, got {type(model).__name__}")
-    layers: list[nn.Module] = []
-    for layer in model:
-        if isinstance(layer, nn.BatchNorm1d):
-            if not layers or not isinstance(layers[-1], nn.Linear):
-                raise ValueError("model must have a Linear right before every BatchNorm1d")
-            linear = layers[-1]
-            folded = nn.Linear(linear.in_features, linear.out_features).double()
-            scale = layer.weight.detach().double() / torch.sqrt(layer.running_var.double() + layer.eps)
-            bias = torch.zeros_like(scale) if linear.bias is None else linear.bias.detach()
-            with torch.no_grad():
-                folded.weight.copy_(linear.weight * scale[:, None])
-                folded.bias.copy_((bias - layer.running_mean.double()) * scale + layer.bias.detach().double())
-            layers[-1] = folded
-        elif isinstance(layer, nn.Linear | nn.ReLU):
-            layers.append(copy.deepcopy(layer).double())
-        else:
-            raise TypeError(
-                f"model must contain only Linear, BatchNorm1d and ReLU layers, found {type(layer).__name__}"
-            )
-    return nn.Sequential(*layers)
 
 
 @dataclass(frozen=True, eq=False)
@@ -233,7 +86,7 @@ def fit_seeds(
     near_radius: float | None = None,
     initial: bool = False,
 ) -> SeedFits:
-    """Train :func:`mlp` once per seed (network ``s`` on ``train_sets[s]``) in seed stacks, and score it.
+    """Train :func:`nnbook.relu_mlp.mlp` once per seed (network ``s`` on ``train_sets[s]``) in seed stacks; score it.
 
     The seeds are trained in stacks of as many as keep ``C ** S`` at most
     ``STACK_CLASSES`` (three for five classes); every member sees the batch
@@ -385,7 +238,7 @@ def predict_grid(model: nn.Module, lo: float = -1.5, hi: float = 1.5, resolution
 
     Examples
     --------
-    >>> predict_grid(torch.nn.Linear(2, 3), resolution=5).shape
+    >>> predict_grid(nn.Linear(2, 3), resolution=5).shape
     (5, 5)
     """
     from nnbook.training import predict

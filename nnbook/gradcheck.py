@@ -73,7 +73,8 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     0.0
     """
     a = v.check_array(a, "a", min_rows=1)
-    b = v.check_array(b, "b", shape=a.shape, min_rows=1)
+    b = v.check_array(b, "b", min_rows=1)
+    v.check_same_shape(a=a, b=b)
     scale = max(np.abs(a).max(), np.abs(b).max())
     return 0.0 if scale == 0 else float(np.abs(a - b).max() / scale)
 

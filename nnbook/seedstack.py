@@ -4,7 +4,7 @@ Comparing architectures fairly takes several seeds of each. Small networks
 train at a speed set by per-step overhead rather than arithmetic, so running
 the seeds one after the other wastes most of the time. :class:`SeedStack`
 holds ``S`` networks of the same architecture (Linear, BatchNorm1d and ReLU
-layers, as :func:`nnbook.depthwidth.mlp` builds them) and evaluates them side
+layers, as :func:`nnbook.relu_mlp.mlp` builds them) and evaluates them side
 by side, each on its own inputs, with batched matrix products. Its output is
 the joint log-probability of the ``S`` labels, so that the one training loop
 :func:`nnbook.training.train`, with its ordinary cross-entropy, trains every
@@ -14,7 +14,7 @@ back.
 Examples
 --------
 >>> import numpy as np
->>> from nnbook.depthwidth import mlp
+>>> from nnbook.relu_mlp import mlp
 >>> members = [mlp(2, depth=2, width=4, n_outputs=3, seed=s) for s in range(2)]
 >>> stack = SeedStack(members)
 >>> X = torch.zeros(5, 2, 2)  # 5 rows, each holding one input per member

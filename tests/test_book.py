@@ -145,6 +145,10 @@ def test_bad_arguments_are_named():
         book.claim("c/x", "text", at_least=0)
     with pytest.raises(ValueError, match="value"):
         book.claim("c/x", "text", value=float("nan"), at_least=0)
+    # The bound is a keyword argument: the positional form (name, text, holds, value) is refused by name.
+    for state in (book.claim, book.check):
+        with pytest.raises(TypeError, match=r"takes 2 positional arguments but 4 were given"):
+            state("c/x", "text", True, 1.0)
     with pytest.raises(ValueError, match="rows"):
         book.save_table("c/t", [])
     with pytest.raises(ValueError, match=r"rows\[1\]"):

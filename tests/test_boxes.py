@@ -174,3 +174,83 @@ def test_power_law_exponent_recovers_the_exponent():
 def test_bad_input_raises(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_networks_evaluate_empty_inputs_and_name_a_wrong_shape():
+    approx = boxes.fit_boxes(np.sin, 1.0, 3)
+    approx_2d = boxes.fit_boxes_2d(lambda X: X[:, 0], 1.0, 2)
+    for network, empty, wrong, name in [
+        (approx.step_network(), np.zeros(0), np.zeros((2, 2)), "x"),
+        (approx, np.zeros(0), np.array([["a"]]), "x"),
+        (approx_2d, np.zeros((0, 2)), np.zeros((3, 3)), "X"),
+        (boxes.relu_interpolant(np.sin, 1.0, 3), np.zeros(0), np.array([["a"]]), "x"),
+    ]:
+        assert network(empty).shape == (0,)
+        with pytest.raises((TypeError, ValueError), match=rf"^{name} must"):
+            network(wrong)
+
+
+def test_box_grid_2d_at_the_grid_lines():
+    # A point on an inner grid line belongs to the cell on its right (or above), like the steps H(x - a) >= 0.
+    approx = boxes.fit_boxes_2d(lambda X: 10 * X[:, 0] + X[:, 1], 1.0, 2)  # edges -1, 0, 1; centres -1/2, 1/2
+    X = np.array([[0.0, 0.0], [0.0, -0.5], [-0.5, 0.0], [1.0, 1.0], [-1.0, -1.0], [1.0 + 1e-9, 0.0]])
+    np.testing.assert_array_equal(approx(X), [5.5, 4.5, -4.5, 5.5, -5.5, 0.0])
+
+
+def test_fit_limits_are_exact_and_named(monkeypatch):
+    monkeypatch.setattr(boxes, "MAX_BOXES", 27)
+    assert boxes.fit_boxes(np.sin, 1.0, 27).heights.shape == (27,)
+    assert boxes.relu_interpolant(np.sin, 1.0, 27).n_units == 27
+    assert boxes.fit_boxes_2d(lambda X: X[:, 0], 1.0, 5).heights.shape == (5, 5)  # 25 cells of at most 27
+    for call, message in [
+        (lambda: boxes.fit_boxes(np.sin, 1.0, 28), r"^n_boxes asks for 28 boxes, more than the limit of 27$"),
+        (lambda: boxes.relu_interpolant(np.sin, 1.0, 28), r"^n_units asks for 28 boxes"),
+        (lambda: boxes.fit_boxes_2d(lambda X: X[:, 0], 1.0, 6), r"^n_per_axis asks for 36 grid cells"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            call()
+    with pytest.raises(ValueError, match=r"^bound must be a real number > 0 and <= 1000000.0, got 1000000.5$"):
+        boxes.fit_boxes(np.sin, 1e6 + 0.5, 3)
+    assert boxes.fit_boxes(np.sin, 1e6, 3).edges[-1] == 1e6
+
+
+def test_power_law_exponent_boundaries():
+    assert boxes.power_law_exponent(np.array([0.5, 1.0]), np.array([4.0, 2.0])) == pytest.approx(-1.0, rel=1e-12)
+    for units, errors in [([0.0, 1.0], [1.0, 1.0]), ([1.0, 2.0], [0.0, 1.0]), ([-1.0, 2.0], [1.0, 1.0])]:
+        with pytest.raises(ValueError, match=r"^units and errors must be positive$"):
+            boxes.power_law_exponent(np.array(units), np.array(errors))
+    with pytest.raises(ValueError, match=r"^units must not all be equal$"):
+        boxes.power_law_exponent(np.array([3.0, 3.0]), np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"^units must"):
+        boxes.power_law_exponent(np.array([3.0]), np.array([1.0]))
+    with pytest.raises(ValueError, match=r"^units must"):
+        boxes.power_law_exponent(np.ones((2, 2)), np.ones(4))
+    with pytest.raises(ValueError, match=r"^errors must"):
+        boxes.power_law_exponent(np.array([1.0, 2.0]), np.ones((2, 1)))
+
+
+def test_relu_box_away_from_the_origin():
+    # Oracle: the trapezoid written out, rising on [a, a + r], flat to a + w, falling on [a + w, a + w + r].
+    a, w, r, h = 1.5, 2.0, 0.5, 3.0
+    x = np.linspace(-1.0, 5.0, 601)
+    expected = h * np.clip(np.minimum((x - a) / r, (a + w + r - x) / r), 0.0, 1.0)
+    np.testing.assert_allclose(boxes.box(x, h, w, start=a, ramp=r), expected, rtol=1e-12, atol=1e-12)
+    assert boxes.box(np.array([1.5, 3.4]), h, w, start=a).tolist() == [3.0, 3.0]  # steps, also away from 0
+
+
+def test_sup_error_and_box_units_boundaries():
+    assert boxes.sup_error(np.zeros_like, np.ones_like, 1.0, num_points=2) == 1.0  # two points are enough
+    assert boxes.sup_error(np.zeros_like, np.abs, 1e6) == 1e6  # the largest bound
+    for bad, error in [(0.0, ValueError), (-1.0, ValueError), (1e6 + 1, ValueError)]:
+        with pytest.raises(error, match=r"^bound must"):
+            boxes.sup_error(np.zeros_like, np.sin, bad)
+    with pytest.raises(ValueError, match=r"^dim must"):
+        boxes.sup_error(np.zeros_like, np.sin, 1.0, dim=0)
+    with pytest.raises(ValueError, match=r"^num_points must"):
+        boxes.sup_error(np.zeros_like, np.sin, 1.0, num_points=1)
+    # dim = 2: the grid covers the square, corners included (the oracle's maximum of |x| + |y| is at a corner)
+    assert boxes.sup_error(lambda X: np.zeros(len(X)), lambda X: X[:, 0] - 2 * X[:, 1], 1.0, 5, dim=2) == 3.0
+    assert boxes.box_units(1, 3) == 3 * 2 + 1  # one cell per axis
+    with pytest.raises(ValueError, match=r"^dim must be an integer >= 1 and <= 1000000, got 1000001$"):
+        boxes.box_units(1, 10**6 + 1)
+    assert boxes.box_units(1, 10**6) == 2 * 10**6 + 1

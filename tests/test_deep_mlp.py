@@ -1,4 +1,4 @@
-"""Tests of nnbook.deep_mlp: the regions task, the network, dead units, offsets, distances and decision grids."""
+"""Tests of nnbook.deep_mlp: the regions task, the network, the constant-prediction loss and decision grids."""
 
 from __future__ import annotations
 
@@ -8,18 +8,12 @@ import torch
 from torch import nn
 
 from nnbook import deep_mlp
-from nnbook.training import TrainConfig, predict, train
-
-_PROBE = np.random.default_rng(0).uniform(-1, 1, size=(200, 2))
+from nnbook.training import predict
 
 VALID_CALLS = {
     "regions": lambda: {"n_train": 30, "n_val": 10, "n_test": 10, "rng": 0},
     "constant_prediction_loss": lambda: {"y": np.array([0, 1, 1, 2]), "n_classes": 3},
     "mlp": lambda: {"width": 4, "n_hidden": 2},
-    "dead_units": lambda: {"model": deep_mlp.mlp(width=4, n_hidden=2), "X_probe": _PROBE},
-    "dead_unit_hook": lambda: {"X_probe": _PROBE},
-    "batchnorm_offsets": lambda: {"model": deep_mlp.mlp(width=4, n_hidden=2, batch_norm=True)},
-    "parameter_distance_hook": lambda: {"model": deep_mlp.mlp(width=4, n_hidden=2)},
     "predict_grid": lambda: {"model": deep_mlp.mlp(width=4, n_hidden=2), "resolution": 5},
 }
 
@@ -81,73 +75,6 @@ def test_mlp_is_seeded_without_touching_the_global_generator():
     assert not torch.equal(a[0].weight, deep_mlp.mlp(seed=6)[0].weight)
 
 
-def test_dead_units_against_a_direct_forward_pass():
-    net = deep_mlp.mlp(width=8, n_hidden=3, seed=1)
-    with torch.no_grad():
-        net[2].bias[:3] = -50.0  # three units of the second layer never fire
-    dead = deep_mlp.dead_units(net, _PROBE)
-    h = torch.as_tensor(_PROBE, dtype=torch.float32)
-    expected = []
-    with torch.no_grad():
-        for module in net:
-            h = module(h)
-            if isinstance(module, nn.ReLU):
-                expected.append((h <= 0).all(dim=0).numpy())
-    for got, want in zip(dead, expected, strict=True):
-        np.testing.assert_array_equal(got, want)
-    assert dead[1][:3].all()
-
-
-def test_batch_statistics_versus_running_statistics():
-    net = deep_mlp.mlp(width=8, n_hidden=2, batch_norm=True, seed=0)
-    with torch.no_grad():
-        net[0].bias.fill_(-100.0)  # pre-activations far below zero: dead with running statistics (0, 1) ...
-    running_before = net[1].running_mean.clone()
-    assert deep_mlp.dead_units(net, _PROBE, batch_statistics=False)[0].all()
-    # ... but batch norm with the probe's own statistics re-centres them, so some units fire
-    assert not deep_mlp.dead_units(net, _PROBE, batch_statistics=True)[0].all()
-    assert torch.equal(net[1].running_mean, running_before)  # the copy ran, not the model
-    net.train()
-    deep_mlp.dead_units(net, _PROBE)
-    assert net.training
-
-
-def test_hook_reports_fractions_and_runs_inside_training():
-    task = deep_mlp.regions(n_train=200, n_val=100, n_test=10, rng=0)
-    net = deep_mlp.mlp(width=8, n_hidden=2, seed=0)
-    hooks = (deep_mlp.dead_unit_hook(task.X_val), deep_mlp.parameter_distance_hook(net))
-    config = TrainConfig(lr=0.05, epochs=2, batch_size=50, device="cpu")
-    history = train(net, config, (task.X_train, task.y_train), hooks=hooks)
-    m = history.measurements
-    assert set(m) == {"dead_layer1", "dead_layer2", "dead_all", "relative_distance"}
-    assert m["relative_distance"][0] == 0 and m["relative_distance"][-1] > 0
-    dead = deep_mlp.dead_units(net, task.X_val)
-    assert m["dead_all"][-1] == pytest.approx(np.concatenate(dead).mean())
-
-
-def test_parameter_distance_by_hand():
-    net = deep_mlp.mlp(width=3, n_hidden=1, seed=0)
-    hook = deep_mlp.parameter_distance_hook(net)
-    theta0 = torch.cat([p.detach().flatten() for p in net.parameters()])
-    with torch.no_grad():
-        net[0].weight.add_(0.5)
-    theta = torch.cat([p.detach().flatten() for p in net.parameters()])
-    expected = float(torch.linalg.norm(theta - theta0) / torch.linalg.norm(theta0))
-    assert hook(net, 1)["relative_distance"] == pytest.approx(expected, rel=1e-6)
-    with pytest.raises(ValueError, match="model"):
-        hook(deep_mlp.mlp(width=4, n_hidden=1), 1)
-
-
-def test_batchnorm_offsets():
-    net = deep_mlp.mlp(width=3, n_hidden=2, batch_norm=True)
-    with torch.no_grad():
-        net[1].weight.copy_(torch.tensor([2.0, -4.0, 1.0]))
-        net[1].bias.copy_(torch.tensor([-6.0, 2.0, 0.5]))
-    np.testing.assert_allclose(deep_mlp.batchnorm_offsets(net)[0], [-3.0, 0.5, 0.5])
-    with pytest.raises(ValueError, match="model"):
-        deep_mlp.batchnorm_offsets(deep_mlp.mlp(width=3, n_hidden=1))
-
-
 def test_predict_grid_is_the_argmax_of_the_outputs():
     net = deep_mlp.mlp(width=8, n_hidden=2, seed=3)
     xs, labels, confidence = deep_mlp.predict_grid(net, lim=2.0, resolution=7)
@@ -164,7 +91,6 @@ def test_predict_grid_is_the_argmax_of_the_outputs():
         (lambda: deep_mlp.regions(label_noise=1.5), ValueError, "label_noise"),
         (lambda: deep_mlp.mlp(init="xavier"), ValueError, "init"),
         (lambda: deep_mlp.mlp(width=0), ValueError, "width"),
-        (lambda: deep_mlp.dead_units(nn.Linear(2, 2), _PROBE), ValueError, "ReLU"),
         (lambda: deep_mlp.constant_prediction_loss(np.array([0, 3]), 3), ValueError, "y"),
         (lambda: deep_mlp.predict_grid(deep_mlp.mlp(), resolution=10**4), ValueError, "resolution"),
     ],

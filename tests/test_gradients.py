@@ -305,3 +305,59 @@ def test_gradients_reexports_the_checker():
 
     assert G.check_gradient is gradcheck.check_gradient and G.GradientCheck is gradcheck.GradientCheck
     assert G.numerical_gradient is gradcheck.numerical_gradient and G.relative_error is gradcheck.relative_error
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_rff_float64_in_any_argument_makes_the_computation_float64(position):
+    args = [np.full((3, 2), 0.25, dtype=np.float32), np.full(3, 0.375, dtype=np.float32), np.ones(2, dtype=np.float32)]
+    args[position] = args[position].astype(np.float64)
+    assert G.rff_loss_gradient(*args).dtype == np.float64
+    np.testing.assert_array_equal(G.rff_loss_gradient(*args), [0.0625, 0.0625])  # 2/3 * 3 * 0.25 * (0.5 - 0.375)
+
+
+def test_rff_overflow_of_finite_inputs_is_a_named_error_without_warnings():
+    # Every entry is finite but Phi a overflows: the residual is checked, and the message says so.
+    Phi, y, a = np.full((2, 2), 1e200), np.zeros(2), np.full(2, 1e200)
+    for function in (G.rff_loss, G.rff_loss_gradient):
+        with pytest.raises(ValueError, match=r"^Phi a - y must be finite, got an overflow$"):
+            function(Phi, y, a)
+    for bad, name in ((Phi * np.inf, "Phi"), (np.array([np.nan, 0.0]), "y"), (np.array([np.inf, 0.0]), "a")):
+        args = {"Phi": np.ones((2, 2)), "y": np.zeros(2), "a": np.ones(2), name: bad}
+        with pytest.raises(ValueError, match=rf"^{name} must"):
+            G.rff_loss(**args)
+
+
+def test_targets_must_sum_to_one_within_one_millionth():
+    z = np.zeros((2, 3))
+    near = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5 + 9e-7]])  # off by less than 1e-6: accepted
+    np.testing.assert_allclose(G.softmax_cross_entropy(z, near), np.log(3) * near.sum(axis=1), rtol=1e-12)
+    far = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5 + 5e-6]])  # off by 5e-6: refused (no relative slack)
+    for function in (G.softmax_cross_entropy, G.softmax_cross_entropy_gradient):
+        with pytest.raises(ValueError, match=r"^y must hold target distributions"):
+            function(z, far)
+        with pytest.raises(ValueError, match=r"^y must hold target distributions"):
+            function(z, np.array([[1.5, -0.5, 0.0], [0.0, 0.0, 1.0]]))  # sums to one, one entry negative
+
+
+def test_softmax_jacobian_size_limit_is_exact_and_keeps_float32(monkeypatch):
+    import nnbook._validation
+
+    z = np.zeros((2, 3), dtype=np.float32)  # 2 Jacobians of 3 x 3: 18 entries
+    monkeypatch.setattr(nnbook._validation, "MAX_ELEMENTS", 18)
+    J = G.softmax_jacobian(z)
+    assert J.shape == (2, 3, 3) and J.dtype == np.float32
+    np.testing.assert_allclose(J[0], np.diag(np.full(3, 1 / 3)) - 1 / 9, rtol=1e-6)
+    monkeypatch.setattr(nnbook._validation, "MAX_ELEMENTS", 17)
+    with pytest.raises(ValueError, match=r"^z asks for 18 Jacobian entries, more than the limit of 17$"):
+        G.softmax_jacobian(z)
+
+
+def test_logits_dimensions_and_axis_bounds():
+    assert G.softmax(np.zeros((1,) * 31 + (2,))).shape == (1,) * 31 + (2,)  # 32 dimensions are accepted
+    with pytest.raises(ValueError, match=r"^z must have"):
+        G.softmax(np.zeros((1,) * 32 + (2,)))  # 33 are not
+    z = np.zeros((2, 3))
+    np.testing.assert_allclose(G.softmax(z, axis=-2), 0.5)  # the most negative axis
+    for axis in (-3, 2):
+        with pytest.raises(ValueError, match=r"^axis must be an integer >= -2 and <= 1, got "):
+            G.softmax(z, axis=axis)

@@ -9,7 +9,7 @@ from nets import random_net
 from torch import nn
 
 from nnbook import regions
-from nnbook.expressivity import max_regions_one_layer
+from nnbook.region_bounds import max_regions_one_layer
 from nnbook.sawtooth import sawtooth_network
 
 # A valid call of every public function that needs arguments (used by the bad-input test of all callables).

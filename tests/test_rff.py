@@ -205,3 +205,8 @@ def test_fit_min_norm_rejects_bad_input(kwargs, exc, match):
 def test_bad_inputs_name_the_argument(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_smallest_singular_values_takes_a_flat_list_of_widths():
+    with pytest.raises(ValueError, match=r"^widths must"):
+        rff.smallest_singular_values(np.eye(4), [[1, 2], [3, 4]])

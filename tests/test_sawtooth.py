@@ -316,3 +316,22 @@ def test_breakdown_level():
         sawtooth.breakdown_level([0.1, 0.2], [0.9, 0.8])
     with pytest.raises(ValueError, match="exponents"):
         sawtooth.breakdown_level([0.1, 0.2], [0.9])
+
+
+def test_summaries_name_wrong_shapes_and_use_a_strict_threshold():
+    with pytest.raises(ValueError, match=r"^depths must"):
+        sawtooth.growth_exponent([[1, 2], [3, 4]], np.ones((1, 4)))
+    with pytest.raises(ValueError, match=r"^counts must"):
+        sawtooth.growth_exponent([1, 2], np.ones(2))
+    with pytest.raises(ValueError, match=r"^depths must not all be equal$"):
+        sawtooth.growth_exponent([3, 3, 3], np.ones((1, 3)))
+    with pytest.raises(ValueError, match=r"^levels must"):
+        sawtooth.breakdown_level([[0.1, 0.2]], [0.9, 0.1])
+    with pytest.raises(ValueError, match=r"^exponents must"):
+        sawtooth.breakdown_level([0.1, 0.2], [[0.9, 0.1]])
+    with pytest.raises(TypeError, match=r"^threshold must"):
+        sawtooth.breakdown_level([0.1, 0.2], [0.9, 0.1], threshold="0.5")
+    # an exponent equal to the threshold is not below it
+    assert sawtooth.breakdown_level([0.1, 0.2, 0.3], [0.9, 0.5, 0.4]) == 0.3
+    with pytest.raises(ValueError, match=r"^no level has a growth exponent below threshold=0.5 \(smallest 0.5\)$"):
+        sawtooth.breakdown_level([0.1, 0.2], [0.9, 0.5])

@@ -237,3 +237,223 @@ def test_logistic_unit_by_autograd_gives_the_same_weights():
 def test_bad_inputs_raise_named_errors(call, error, name):
     with pytest.raises(error, match=name):
         call()
+
+
+# The size limits are set by the work each function does: exactly at the limit it runs, one more and it refuses,
+# naming the argument. The limits are lowered for the test so that the sizes stay small.
+@pytest.mark.parametrize(
+    ("call", "limit", "work", "name"),
+    [
+        (lambda: sgd.least_squares_gd(_X, _Y, lr=0.1, n_steps=5), "MAX_WORK", 5 * 12 * 3, "n_steps"),
+        (lambda: sgd.hessian_eigenvalues(_X[:4]), "MAX_WORK_SVD", 4 * 3 * 3, "X"),
+        (lambda: sgd.max_stable_lr(_X[:2]), "MAX_WORK_SVD", 2 * 3 * 2, "X"),
+        (lambda: sgd.gd_closed_form(_X[:4], _Y[:4], 0.1, 3), "MAX_WORK_SVD", 4 * 3 * 3, "X"),
+        (lambda: sgd.null_space_norm(_X[:2], np.ones(3)), "MAX_WORK_SVD", 2 * 3 * 2, "X"),
+        (lambda: sgd.regression_problem(7, 3, condition=2.0, rng=0), "MAX_WORK_SVD", 7 * 3 * 3, "p"),
+        (
+            lambda: sgd.logistic_sgd(_Xl, _yl, lr=0.1, n_epochs=2, batch_size=5, rng=0),
+            "MAX_WORK",
+            2 * 3 * 12 * 3,
+            "n_epochs",
+        ),
+    ],
+)
+def test_work_limits_are_exact_and_named(monkeypatch, call, limit, work, name):
+    monkeypatch.setattr(sgd, limit, work)
+    call()
+    monkeypatch.setattr(sgd, limit, work - 1)
+    with pytest.raises(ValueError, match=rf"^{name} asks for {work} "):
+        call()
+
+
+def test_argument_checks_name_the_argument_at_the_boundary():
+    X, y = np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([1.0, 2.0])
+    for call in (
+        lambda lr: sgd.least_squares_gd(X, y, lr=lr, n_steps=1),
+        lambda lr: sgd.gd_contraction(X, lr),
+        lambda lr: sgd.gd_closed_form(X, y, lr, 1),
+        lambda lr: sgd.logistic_sgd(X, np.array([0.0, 1.0]), lr=lr, n_epochs=1),
+    ):
+        with pytest.raises(ValueError, match=r"^lr must be a real number > 0\.0, got 0\.0$"):
+            call(0.0)
+        call(1e-300)  # any positive step is accepted
+    for bad in (1.5, [[1, 2]]):
+        with pytest.raises(ValueError, match=r"^n_steps must"):
+            sgd.gd_closed_form(X, y, 0.1, bad)
+    assert sgd.least_squares_gd(X, y, 0.1, n_steps=0).loss.shape == (1,)
+    with pytest.raises(ValueError, match=r"^n_steps must be an integer >= 0, got -1$"):
+        sgd.least_squares_gd(X, y, 0.1, n_steps=-1)
+    with pytest.raises(ValueError, match=r"^X must have at least one column"):
+        sgd.least_squares_gd(np.ones((2, 0)), y, 0.1, 1)
+    with pytest.raises(ValueError, match=r"^X must have"):
+        sgd.least_squares_gd(np.ones(2), y, 0.1, 1)
+    with pytest.raises(ValueError, match=r"^y must have"):
+        sgd.least_squares_gd(X, np.ones((2, 1)), 0.1, 1)
+    with pytest.raises(ValueError, match=r"^w0 must have"):
+        sgd.least_squares_gd(X, y, 0.1, 1, w0=np.ones(3))
+    with pytest.raises(ValueError, match=r"^v must have"):
+        sgd.null_space_norm(X, np.ones(3))
+    with pytest.raises(ValueError, match=r"^X must have"):
+        sgd.hessian_eigenvalues(np.ones(3))
+    with pytest.raises(ValueError, match=r"^X must have"):
+        sgd.max_stable_lr(np.ones(3))
+    for bad in (-0.5, 1.5):
+        with pytest.raises(ValueError, match=r"^y must hold labels in \[0, 1\]$"):
+            sgd.logistic_sgd(X, np.array([0.0, bad]), lr=0.1, n_epochs=1)
+    sgd.logistic_sgd(X, np.array([0.0, 1.0]), lr=0.1, n_epochs=0)  # labels 0 and 1 themselves are fine
+    with pytest.raises(ValueError, match=r"^n_epochs must be an integer >= 0, got -1$"):
+        sgd.logistic_sgd(X, np.array([0.0, 1.0]), lr=0.1, n_epochs=-1)
+    for size in (0, 3):
+        with pytest.raises(ValueError, match=rf"^batch_size must be an integer >= 1 and <= 2, got {size}$"):
+            sgd.logistic_sgd(X, np.array([0.0, 1.0]), lr=0.1, n_epochs=1, batch_size=size)
+    with pytest.raises(ValueError, match=r"^w0 must have"):
+        sgd.logistic_sgd(X, np.array([0.0, 1.0]), lr=0.1, n_epochs=1, w0=np.ones(3))
+
+
+def test_generator_checks_name_the_argument_at_the_boundary():
+    X, _ = sgd.regression_problem(1, 1, condition=1.0, noise=0.0, rng=0)  # the smallest problem
+    assert X.shape == (1, 1) and sgd.regression_problem(10**6, 1, condition=1.0, rng=0)[0].shape == (10**6, 1)
+    for kwargs, message in [
+        ({"n": 0, "p": 1}, r"^n must be an integer >= 1 and <= 1000000, got 0$"),
+        ({"n": 10**6 + 1, "p": 1}, r"^n must be an integer >= 1 and <= 1000000, got 1000001$"),
+        ({"n": 3, "p": 0}, r"^p must be an integer >= 1 and <= 3, got 0$"),
+        ({"n": 3, "p": 1, "condition": 0.999}, r"^condition must be a real number >= 1"),
+        ({"n": 3, "p": 1, "noise": -1e-9}, r"^noise must be a real number >= 0"),
+        ({"n": 3, "p": 1, "rng": "seed"}, r"^rng must"),
+    ]:
+        with pytest.raises((TypeError, ValueError), match=message):
+            sgd.regression_problem(**{"condition": 2.0, **kwargs})
+    assert sgd.two_gaussians(1, rng=0)[0].shape == (2, 3)
+    for size in (0, 10**6 + 1):
+        with pytest.raises(ValueError, match=rf"^n_per_class must be an integer >= 1 and <= 1000000, got {size}$"):
+            sgd.two_gaussians(size)
+    with pytest.raises(ValueError, match=r"^means must have"):
+        sgd.two_gaussians(3, means=((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)))
+    with pytest.raises(TypeError, match=r"^rng must"):
+        sgd.two_gaussians(3, rng="seed")
+
+
+def test_regression_problem_noise_is_the_residual_of_the_true_weights():
+    # y = X w + noise * e: the residual of the least-squares fit has the size of the noise, and noise=0 fits exactly.
+    X, y = sgd.regression_problem(4000, 3, condition=2.0, noise=0.5, rng=1)
+    residual = y - X @ lstsq(X, y)
+    assert np.std(residual) == pytest.approx(0.5, rel=0.05)
+    X0, y0 = sgd.regression_problem(50, 3, condition=2.0, noise=0.0, rng=1)
+    assert np.max(np.abs(y0 - X0 @ lstsq(X0, y0))) < 1e-12
+    default = sgd.regression_problem(4000, 3, condition=2.0, rng=1)[1]
+    assert np.std(default - X @ lstsq(X, default)) == pytest.approx(0.1, rel=0.05)
+
+
+def test_two_gaussians_classes_have_the_requested_means():
+    X, y = sgd.two_gaussians(20000, means=((3.0, -1.0), (-2.0, 0.5)), rng=0)
+    np.testing.assert_allclose(X[y == 1, 1:].mean(axis=0), [3.0, -1.0], atol=0.05)
+    np.testing.assert_allclose(X[y == 0, 1:].mean(axis=0), [-2.0, 0.5], atol=0.05)
+    X, y = sgd.two_gaussians(20000, rng=0)  # the default means
+    np.testing.assert_allclose(X[y == 1, 1:].mean(axis=0), [2.0, 1.0], atol=0.05)
+    np.testing.assert_allclose(X[y == 0, 1:].mean(axis=0), [1.0, 0.0], atol=0.05)
+    assert sgd.two_gaussians(rng=0)[0].shape == (80, 3)  # 40 per class by default
+    assert not np.all(np.diff(y[:200]) >= 0) and not np.all(np.diff(y[:200]) <= 0)  # the rows are shuffled
+
+
+def test_two_gaussians_covariances_are_random_and_positive_semidefinite():
+    X, y = sgd.two_gaussians(20000, rng=2)
+    covariances = [np.cov(X[y == label, 1:].T) for label in (1.0, 0.0)]
+    for cov in covariances:
+        assert np.all(np.linalg.eigvalsh(cov) >= -1e-9) and np.trace(cov) < 2 * 2.0 + 0.1  # S^T S, S uniform on [0, 1)
+    assert not np.allclose(covariances[0], covariances[1], atol=0.05)  # one draw of S per class
+
+
+def test_closed_form_on_exact_spectra():
+    # X = diag(3, 2, 1): the eigenvalues of X^T X are 9, 4, 1 and the bound 2 n / 9 = 2 / 3 is exact.
+    X, y = np.diag([3.0, 2.0, 1.0]), np.array([1.0, -2.0, 0.5])
+    with pytest.raises(ValueError, match=r"^lr must be below max_stable_lr\(X\) = 0\.666667, got 0\.6666666666666666$"):
+        sgd.gd_closed_form(X, y, 2.0 / 3.0, 5)
+    lr, t = 0.6, 7
+    expected = [(1 - (1 - lr * m / 3) ** t) / m * b for m, b in zip([9.0, 4.0, 1.0], X.T @ y, strict=True)]
+    np.testing.assert_allclose(sgd.gd_closed_form(X, y, lr, t), expected, rtol=1e-12)
+    small = 0.1 * X  # eigenvalues of X^T X below one
+    iterated = sgd.least_squares_gd(small, y, 30.0, 9).w
+    np.testing.assert_allclose(sgd.gd_closed_form(small, y, 30.0, 9), iterated, rtol=1e-10)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4), (4, 2)])
+def test_closed_form_on_rank_deficient_inputs(shape):
+    # Exactly zero eigenvalues: the iterate stays finite and equals the iteration; an all-zero X is refused.
+    X = np.zeros(shape)
+    X[0, 0] = 0.5  # one eigenvalue 0.25 of X^T X, the others exactly zero
+    y = np.arange(1.0, shape[0] + 1)
+    np.testing.assert_allclose(sgd.gd_closed_form(X, y, 1.0, [0, 3]), np.column_stack(
+        [sgd.least_squares_gd(X, y, 1.0, t).w for t in (0, 3)]), rtol=1e-13, atol=1e-15)  # fmt: skip
+    with pytest.raises(ValueError, match=r"^X must not be all zero"):
+        sgd.gd_closed_form(np.zeros(shape), y, 0.1, 3)
+    with pytest.raises(ValueError, match=r"^X must not be all zero"):
+        sgd.gd_contraction(np.zeros(shape), 0.1)
+    with pytest.raises(ValueError, match=r"^X must not be all zero"):
+        sgd.max_stable_lr(np.zeros(shape))
+
+
+def test_closed_form_is_accurate_for_tiny_steps_along_an_eigenvector():
+    # lr mu / n = 2.5e-13 along the second axis: 1 - (1 - x)^t computed by powers would lose four digits.
+    X, y = np.diag([1.0, 1e-6]), np.array([1.0, 1.0])
+    w = sgd.gd_closed_form(X, y, 0.5, 1000)
+    np.testing.assert_allclose(w, sgd.least_squares_gd(X, y, 0.5, 1000).w, rtol=1e-9)
+    assert w[1] == pytest.approx(1000 * 0.5 / 2 * 1e-6, rel=1e-9)  # the limit lr t / n times X^T y
+
+
+def test_contraction_uses_the_positive_eigenvalues_only():
+    X = np.diag([2.0, 1.0, 0.0])  # H = diag(4/3, 1/3, 0): the zero is left out
+    assert sgd.gd_contraction(X, 0.3) == pytest.approx(max(abs(1 - 0.3 * 4 / 3), abs(1 - 0.3 / 3)), rel=1e-14)
+    assert sgd.gd_contraction(X, 1.4) == pytest.approx(abs(1 - 1.4 * 4 / 3), rel=1e-14)
+    assert sgd.hessian_eigenvalues(X).tolist() == pytest.approx([0.0, 1 / 3, 4 / 3], abs=1e-15)
+    assert sgd.hessian_eigenvalues(np.ones((1, 3))).tolist() == pytest.approx([0.0, 0.0, 3.0])  # p > n: zeros
+
+
+def test_null_space_norm_rank_and_wide_inputs():
+    X = np.array([[1.0, 0.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0], [0.0, 1e-3, 0.0, 0.0]])  # rank 2, a small pivot
+    v = np.array([5.0, 3.0, 5.0, 12.0])
+    assert sgd.null_space_norm(X, v) == pytest.approx(13.0, rel=1e-14)
+    assert sgd.null_space_norm(X.T[:, :1].T, v) == pytest.approx(np.sqrt(9 + 25 + 144), rel=1e-14)
+    assert sgd.null_space_norm(np.eye(4), v) == pytest.approx(0.0, abs=1e-14)
+
+
+def test_contraction_leaves_out_eigenvalues_below_a_trillionth_of_the_largest():
+    # H = diag(1e-13, 1e-12, 100): only 100 counts, so lr = 1/100 contracts to 0; with two eigenvalues, 1e-13 of 1
+    X = np.diag(np.sqrt(3 * np.array([1e-13, 1e-12, 100.0])))
+    assert sgd.gd_contraction(X, 0.01) == pytest.approx(0.0, abs=1e-12)
+    X2 = np.diag(np.sqrt(2 * np.array([1e-13, 1.0])))
+    assert sgd.gd_contraction(X2, 1.0) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_null_space_norm_rank_tolerance_scales_with_the_size():
+    # A pivot 1e-16 of the largest is below max(n, p) * eps: it counts as zero, so e_2 is outside the row span.
+    X = np.array([[1.0, 0.0, 0.0], [0.0, 1e-16, 0.0]])
+    assert sgd.null_space_norm(X, np.array([0.0, 1.0, 0.0])) == pytest.approx(1.0, rel=1e-14)
+    X[1, 1] = 1e-14  # above the tolerance: part of the span
+    assert sgd.null_space_norm(X, np.array([0.0, 1.0, 0.0])) == pytest.approx(0.0, abs=1e-14)
+
+
+def test_two_gaussians_follows_its_documented_recipe():
+    # Oracle: the recipe of the docstring written out with the same generator, one class after the other.
+    rng = np.random.default_rng(5)
+    points = []
+    for mean in ((2.0, 1.0), (1.0, 0.0)):
+        S = rng.uniform(size=(2, 2))
+        points.append(rng.multivariate_normal(mean, S.T @ S, size=7, method="eigh"))
+    X = np.column_stack([np.ones(14), np.concatenate(points)])
+    y = np.r_[np.ones(7), np.zeros(7)]
+    order = rng.permutation(14)
+    got_X, got_y = sgd.two_gaussians(7, rng=5)
+    np.testing.assert_array_equal(got_X, X[order])
+    np.testing.assert_array_equal(got_y, y[order])
+
+
+def test_regression_problem_follows_its_documented_recipe():
+    # Oracle: X = sqrt(n) U diag(s) V^T, y = X w + noise e, drawn in that order from the same generator.
+    rng = np.random.default_rng(4)
+    U = np.linalg.qr(rng.standard_normal((30, 3)))[0]
+    V = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    X = np.sqrt(30) * U @ np.diag(np.sqrt([1.0, 2.5, 4.0])) @ V.T
+    y = X @ rng.standard_normal(3) + 0.7 * rng.standard_normal(30)
+    got_X, got_y = sgd.regression_problem(30, 3, condition=4.0, noise=0.7, rng=4)
+    np.testing.assert_allclose(got_X, X, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got_y, y, rtol=1e-12, atol=1e-12)

@@ -64,7 +64,9 @@ plotting.legend(ax2, loc="lower right")
 # The numbers, checked
 # --------------------
 with book.numbers():
-    book.record("backprop/full_batch_iterations", ITERATIONS, fmt="{:d}")
+    book.record(
+        "backprop/full_batch_iterations", ITERATIONS, fmt="{:d}", label="full-batch gradient-descent iterations"
+    )
     book.record("backprop/full_batch_loss_start", run.step_loss[0], fmt="{:.2f}", label="loss at initialisation")
     book.record("backprop/full_batch_loss_end", run.step_loss[-1], fmt="{:.3f}", label="loss after 200 iterations")
     book.record("backprop/full_batch_train_acc", run.train_accuracy[-1], fmt="{:.3f}", label="final training accuracy")
@@ -75,6 +77,7 @@ with book.numbers():
         fmt="{:.0f}",
         unit="ms",
         tolerance=book.MEASURED_TOLERANCE,
+        label="wall time per full-batch iteration",
     )
     book.record("backprop/full_batch_rises", rises.size, fmt="{:d}", label="iterations at which the loss rose")
     book.claim(

@@ -163,7 +163,12 @@ with book.numbers():
         fmt="{:.1g}",
     )
     for epoch in (1, 3):
-        book.record(f"backprop/per_sample_acc_{epoch}", per_sample.test_accuracy[epoch], fmt="{:.3f}")
+        book.record(
+            f"backprop/per_sample_acc_{epoch}",
+            per_sample.test_accuracy[epoch],
+            fmt="{:.3f}",
+            label=f"test accuracy after {epoch} epoch(s) of per-sample SGD",
+        )
     book.claim(
         "backprop/per_sample_learns",
         "three epochs of per-sample SGD take the network from chance to over 80% test accuracy",
@@ -173,7 +178,12 @@ with book.numbers():
     )
     book.record("backprop/batch_acc_3", batched_acc[:, 3].mean(), fmt="{:.3f}", label="mean test accuracy, 3 epochs")
     book.record("backprop/batch_acc_10", batched_acc[:, -1].mean(), fmt="{:.3f}", label="mean test accuracy, 10 epochs")
-    book.record("backprop/batch_acc_10_sd", batched_acc[:, -1].std(ddof=1), fmt="{:.3f}")
+    book.record(
+        "backprop/batch_acc_10_sd",
+        batched_acc[:, -1].std(ddof=1),
+        fmt="{:.3f}",
+        label=f"standard deviation over {len(SEEDS)} seeds of the test accuracy after 10 epochs of mini-batch SGD",
+    )
     book.claim(
         "backprop/batch_learns",
         "ten epochs of mini-batch SGD reach at least 88% test accuracy, on average over five seeds",
@@ -187,12 +197,28 @@ with book.numbers():
         fmt="{:.2f}",
         unit="s",
         tolerance=book.MEASURED_TOLERANCE,
+        label="wall time per epoch of per-sample SGD, evaluation included",
     )
     book.record(
-        "backprop/epoch_time_batch", per_epoch["batch"], fmt="{:.3f}", unit="s", tolerance=book.MEASURED_TOLERANCE
+        "backprop/epoch_time_batch",
+        per_epoch["batch"],
+        fmt="{:.3f}",
+        unit="s",
+        tolerance=book.MEASURED_TOLERANCE,
+        label=f"wall time per epoch of mini-batch SGD (median of {len(SEEDS)} seeds), evaluation included",
     )
-    book.record("backprop/saturated_scaled", saturated[1.0].max(), fmt="{:.3f}")
-    book.record("backprop/saturated_raw", saturated[255.0].min(), fmt="{:.2f}")
+    book.record(
+        "backprop/saturated_scaled",
+        saturated[1.0].max(),
+        fmt="{:.3f}",
+        label=f"first-layer slopes below 0.01 at initialisation, pixels in [0, 1] (largest of {len(SEEDS)} seeds)",
+    )
+    book.record(
+        "backprop/saturated_raw",
+        saturated[255.0].min(),
+        fmt="{:.2f}",
+        label=f"first-layer slopes below 0.01 at initialisation, raw 0-255 pixels (smallest of {len(SEEDS)} seeds)",
+    )
     book.claim(
         "backprop/raw_pixels_saturate",
         "with raw 0-255 pixels at least 80% of first-layer slopes are below 0.01 at initialisation, for all five seeds",

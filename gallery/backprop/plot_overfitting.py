@@ -79,16 +79,46 @@ rise = np.array([h.test_loss[-1] / h.test_loss.min() for h in histories])
 acc_drop = test_acc.max(axis=1) - test_acc[:, -1]
 kept_minus_final = np.array([s.kept_test_accuracy - s.final_test_accuracy for s in stops])
 with book.numbers():
-    book.record("backprop/overfit_epochs", EPOCHS, fmt="{:d}")
+    book.record("backprop/overfit_epochs", EPOCHS, fmt="{:d}", label="training epochs of the overfitting run")
     book.record("backprop/overfit_turn_min", turns.min(), fmt="{:d}", label="earliest turn of the test loss")
     book.record("backprop/overfit_turn_max", turns.max(), fmt="{:d}", label="latest turn of the test loss")
-    book.record("backprop/overfit_train_loss_end", curves["train_loss"][:, -1].max(), fmt="{:.3f}")
+    book.record(
+        "backprop/overfit_train_loss_end",
+        curves["train_loss"][:, -1].max(),
+        fmt="{:.3f}",
+        label=f"final training loss, largest over {len(SEEDS)} seeds",
+    )
     book.record("backprop/overfit_final_acc", test_acc[:, -1].mean(), fmt="{:.3f}", label="final test accuracy (mean)")
-    book.record("backprop/overfit_kept_acc", np.mean([s.kept_test_accuracy for s in stops]), fmt="{:.3f}")
-    book.record("backprop/overfit_stop_epoch_min", min(s.stop_epoch for s in stops), fmt="{:d}")
-    book.record("backprop/overfit_stop_epoch_max", max(s.stop_epoch for s in stops), fmt="{:d}")
-    book.record("backprop/overfit_kept_loss", np.mean([s.kept_test_loss for s in stops]), fmt="{:.3f}")
-    book.record("backprop/overfit_final_loss", np.mean([s.final_test_loss for s in stops]), fmt="{:.3f}")
+    book.record(
+        "backprop/overfit_kept_acc",
+        np.mean([s.kept_test_accuracy for s in stops]),
+        fmt="{:.3f}",
+        label=f"test accuracy of the weights kept by early stopping (patience 5), mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "backprop/overfit_stop_epoch_min",
+        min(s.stop_epoch for s in stops),
+        fmt="{:d}",
+        label=f"earliest epoch at which early stopping (patience 5) stops, over {len(SEEDS)} seeds",
+    )
+    book.record(
+        "backprop/overfit_stop_epoch_max",
+        max(s.stop_epoch for s in stops),
+        fmt="{:d}",
+        label=f"latest epoch at which early stopping (patience 5) stops, over {len(SEEDS)} seeds",
+    )
+    book.record(
+        "backprop/overfit_kept_loss",
+        np.mean([s.kept_test_loss for s in stops]),
+        fmt="{:.3f}",
+        label=f"test loss of the weights kept by early stopping, mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "backprop/overfit_final_loss",
+        np.mean([s.final_test_loss for s in stops]),
+        fmt="{:.3f}",
+        label=f"test loss at the last epoch, mean of {len(SEEDS)} seeds",
+    )
     book.claim(
         "backprop/overfit_memorises",
         "after 60 epochs the training loss is below 0.02 for every seed: the network has memorised its training set",

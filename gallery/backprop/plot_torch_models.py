@@ -118,14 +118,24 @@ for ax, i in zip(axes.ravel(), wrong[:16], strict=False):
 # The numbers, checked
 # --------------------
 with book.numbers():
-    book.record("backprop/torch_epochs", EPOCHS, fmt="{:d}")
+    book.record("backprop/torch_epochs", EPOCHS, fmt="{:d}", label="training epochs of the PyTorch MLP and CNN")
     book.record("backprop/cnn_acc", accuracy[cnn_name].mean(), fmt="{:.3f}", label="CNN test accuracy (mean)")
     book.record("backprop/torch_mlp_acc", accuracy[mlp_name].mean(), fmt="{:.3f}", label="MLP test accuracy (mean)")
     book.record("backprop/numpy_mlp_acc", numpy_acc.mean(), fmt="{:.3f}", label="numpy MLP test accuracy (mean)")
     book.record("backprop/cnn_errors", wrong.size, fmt="{:d}", label="test images the first CNN gets wrong")
-    book.record("backprop/cnn_params", torch_nets.count_parameters(cnn), fmt="{:,}")
-    book.record("backprop/torch_mlp_params", torch_nets.count_parameters(models[mlp_name][0]), fmt="{:,}")
-    book.record("backprop/cnn_gain", (accuracy[cnn_name] - accuracy[mlp_name]).mean(), fmt="{:.3f}")
+    book.record("backprop/cnn_params", torch_nets.count_parameters(cnn), fmt="{:,}", label="parameters of the CNN")
+    book.record(
+        "backprop/torch_mlp_params",
+        torch_nets.count_parameters(models[mlp_name][0]),
+        fmt="{:,}",
+        label="parameters of the PyTorch 784-100-10 MLP",
+    )
+    book.record(
+        "backprop/cnn_gain",
+        (accuracy[cnn_name] - accuracy[mlp_name]).mean(),
+        fmt="{:.3f}",
+        label=f"test-accuracy gain of the CNN over the PyTorch MLP, mean of {len(SEEDS)} seeds",
+    )
     book.claim(
         "backprop/cnn_beats_mlp",
         "after three epochs the CNN beats the 784-100-10 MLP for each of three seeds (smallest paired gain)",

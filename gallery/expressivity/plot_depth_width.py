@@ -32,14 +32,14 @@ import dataclasses
 
 import numpy as np
 
-from nnbook import book, data, depthwidth, expressivity, plotting
+from nnbook import book, data, depthwidth, plotting, region_bounds, relu_mlp
 from nnbook.training import TrainConfig
 
 SEEDS = range(5)
 train_sets = [data.spirals(200, 5, noise=0.3, rng=s) for s in SEEDS]
 test_sets = [data.spirals(200, 5, noise=0.3, rng=100 + s) for s in SEEDS]
 config = TrainConfig(lr=1e-3, epochs=50, batch_size=128, optimiser="adam")
-matched = depthwidth.width_for_parameters(2, 1, 5, depthwidth.n_parameters(2, 6, 16, 5, True), batch_norm=True)
+matched = relu_mlp.width_for_parameters(2, 1, 5, relu_mlp.n_parameters(2, 6, 16, 5, True), batch_norm=True)
 configs = [(1, 16), (2, 16), (6, 16), (10, 16), (6, 8), (6, 32), (6, 64), (1, matched)]
 fits = {(d, w): depthwidth.fit_seeds(train_sets, test_sets, d, w, config, resolution=200) for d, w in configs}
 
@@ -48,7 +48,7 @@ fits = {(d, w): depthwidth.fit_seeds(train_sets, test_sets, d, w, config, resolu
 # ----------------------
 # Means over the five seeds, with the smallest and largest value. The bound
 # column is Serra et al.'s maximum number of regions
-# (:func:`nnbook.expressivity.max_regions`).
+# (:func:`nnbook.region_bounds.max_regions`).
 rows = [
     {
         "depth": f.depth,
@@ -57,7 +57,7 @@ rows = [
         "train accuracy": f"{f.train_accuracy.mean():.1%} ({f.train_accuracy.min():.1%}-{f.train_accuracy.max():.1%})",
         "test accuracy": f"{f.test_accuracy.mean():.1%} ({f.test_accuracy.min():.1%}-{f.test_accuracy.max():.1%})",
         "regions (grid)": f"{f.num_regions.mean():,.0f}",
-        "bound": f"{expressivity.max_regions(2, [f.width] * f.depth):.3g}",
+        "bound": f"{region_bounds.max_regions(2, [f.width] * f.depth):.3g}",
     }
     for f in fits.values()
 ]
@@ -237,7 +237,7 @@ with book.numbers():
     )
     book.record(
         "expressivity/bound_d10_w16",
-        expressivity.max_regions(2, [16] * 10),
+        region_bounds.max_regions(2, [16] * 10),
         fmt="{:.1e}",
         label="Serra et al.'s bound, depth 10, width 16",
     )
@@ -294,7 +294,7 @@ with book.numbers():
     book.check(
         "expressivity/trained_below_bound",
         "every trained network shows fewer regions than Serra et al.'s bound for its architecture",
-        value=max(f.num_regions.max() / expressivity.max_regions(2, [f.width] * f.depth) for f in fits.values()),
+        value=max(f.num_regions.max() / region_bounds.max_regions(2, [f.width] * f.depth) for f in fits.values()),
         at_most=1.0,
         fmt="{:.2g}",
     )

@@ -28,11 +28,11 @@ and look at the regions of 2-D-input networks before and after training.
 # (:func:`nnbook.regions.count_pieces_on_grid`).
 import numpy as np
 
-from nnbook import book, data, depthwidth, expressivity, plotting, regions
+from nnbook import book, data, depthwidth, expressivity, plotting, region_bounds, regions, relu_mlp
 from nnbook.training import TrainConfig
 
 P, Q = np.array([-1.5, -0.5]), np.array([1.5, 1.0])
-line = expressivity.segment_network(depthwidth.mlp(2, depth=8, width=16, n_outputs=1, seed=0), P, Q)
+line = expressivity.segment_network(relu_mlp.mlp(2, depth=8, width=16, n_outputs=1, seed=0), P, Q)
 f = expressivity.piecewise_linear(line, 0.0, 1.0)
 grid_sizes = [11, 101, 1_001, 10_001, 100_001, 1_000_001]
 grid_counts = [regions.count_pieces_on_grid(line, 0.0, 1.0, n) for n in grid_sizes]
@@ -51,7 +51,7 @@ init_pieces = {
         [
             [
                 expressivity.count_linear_pieces(
-                    expressivity.segment_network(depthwidth.mlp(2, int(d), 16, 1, seed=s, init=init), P, Q), 0.0, 1.0
+                    expressivity.segment_network(relu_mlp.mlp(2, int(d), 16, 1, seed=s, init=init), P, Q), 0.0, 1.0
                 )
                 for d in depths
             ]
@@ -83,9 +83,9 @@ plotting.legend(axes[2])
 # along :math:`n_1` hyperplanes, and :math:`n_1` hyperplanes in general
 # position cut :math:`\mathbb R^{n_0}` into
 # :math:`\sum_{k=0}^{\min(n_0, n_1)} \binom{n_1}{k}` regions
-# (:func:`nnbook.expressivity.max_regions_one_layer`).
+# (:func:`nnbook.region_bounds.max_regions_one_layer`).
 rows = [
-    {"width n1": w, **{f"n0 = {n0}": expressivity.max_regions_one_layer(n0, w) for n0 in (1, 2, 3, 4)}}
+    {"width n1": w, **{f"n0 = {n0}": region_bounds.max_regions_one_layer(n0, w) for n0 in (1, 2, 3, 4)}}
     for w in (4, 8, 16, 32)
 ]
 table = book.save_table("expressivity/one_layer_bound", rows)
@@ -117,9 +117,9 @@ X, y = train_sets[0]
 fig, axes = plotting.new_figure(1, 4, width=12.5, height=3.6, sharey=True)
 axes[0].set_ylabel("x2")
 for col, depth in enumerate((1, 3)):
-    initial = depthwidth.mlp(2, depth, 16, 5, seed=0, batch_norm=True)
+    initial = relu_mlp.mlp(2, depth, 16, 5, seed=0, batch_norm=True)
     for k, (stage, model) in enumerate((("init", initial), ("trained", fits[depth].models[0]))):
-        seen = regions.regions_on_grid(depthwidth.fold_batchnorm(model), -1.5, 1.5, 300)
+        seen = regions.regions_on_grid(relu_mlp.fold_batchnorm(model), -1.5, 1.5, 300)
         ax = axes[2 * col + k]
         ax.imshow(
             regions.region_boundaries(seen.labels),
@@ -186,7 +186,7 @@ with book.numbers():
         )
         book.record(
             f"expressivity/max_regions_depth{d}",
-            expressivity.max_regions(2, [16] * d),
+            region_bounds.max_regions(2, [16] * d),
             fmt="{:,}",
             label=f"Serra et al.'s bound, {d} layer(s) of 16",
         )
@@ -257,7 +257,7 @@ with book.numbers():
     book.check(
         "expressivity/bound_2_16",
         "for n0 = 2 inputs and n1 = 16 units the one-layer bound is 1 + 16 + 120 = 137",
-        value=expressivity.max_regions_one_layer(2, 16),
+        value=region_bounds.max_regions_one_layer(2, 16),
         between=(137, 137),
         fmt="{:d}",
     )
@@ -265,7 +265,7 @@ with book.numbers():
         "expressivity/regions_below_bound",
         "the regions seen before and after training stay below Serra et al.'s bound, for one and three layers",
         value=max(
-            max(fits[d].num_regions.max(), fits[d].initial_regions.max()) / expressivity.max_regions(2, [16] * d)
+            max(fits[d].num_regions.max(), fits[d].initial_regions.max()) / region_bounds.max_regions(2, [16] * d)
             for d in (1, 3)
         ),
         at_most=1.0,

@@ -22,10 +22,10 @@ multilayer perceptrons of growing width, and time them.
 # machine.
 import numpy as np
 
-from nnbook import book, compgraph, plotting
+from nnbook import book, gradient_cost, plotting
 
 widths, depth, batch = [16, 32, 64, 128, 256, 512], 3, 256
-cost = compgraph.reverse_mode_cost(widths, depth=depth, batch=batch, repeat=5, seed=0)
+cost = gradient_cost.reverse_mode_cost(widths, depth=depth, batch=batch, repeat=5, seed=0)
 flop_ratio = (cost.forward_flops + cost.backward_flops) / cost.forward_flops
 time_ratio = cost.time_ratio
 for n, fr, tr in zip(cost.n_params, flop_ratio, time_ratio, strict=True):

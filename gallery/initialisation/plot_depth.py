@@ -173,8 +173,18 @@ final = {arm: loss_curves[arm][:, -1] for arm in ARMS}
 spread = {key: p.max(axis=1) / p.min(axis=1) for key, p in profiles.items()}  # per epoch, largest / smallest layer
 with book.numbers():
     for arm, key in (("plain", "plain"), ("residual", "residual"), ("batch norm", "bn")):
-        book.record(f"initialisation/depth_rate_{key}", float(np.median(rate[arm])), fmt="{:.3f}")
-        book.record(f"initialisation/depth_rate_{key}_predicted", float(predicted[arm]), fmt="{:.3f}")
+        book.record(
+            f"initialisation/depth_rate_{key}",
+            float(np.median(rate[arm])),
+            fmt="{:.3f}",
+            label=f"measured per-layer gradient factor, {arm} network, median of {len(SEEDS)} seeds",
+        )
+        book.record(
+            f"initialisation/depth_rate_{key}_predicted",
+            float(predicted[arm]),
+            fmt="{:.3f}",
+            label=f"predicted per-layer gradient factor, {arm} network",
+        )
     book.claim(
         "initialisation/depth_plain_vanishes",
         "in the plain network the gradient shrinks towards the input by a factor between 0.3 and 0.5 per layer "
@@ -194,18 +204,47 @@ with book.numbers():
         "initialisation/plain_factor_10_layers",
         float(np.median(at_init["plain"][:, DEPTH - 11] / at_init["plain"][:, DEPTH - 1])),
         fmt="{:.0e}",
+        label=f"plain network's gradient shrinkage over its last 10 layers at init, median of {len(SEEDS)} seeds",
     )
-    book.record("initialisation/small_shrink", 1 / init.signal_gain("uniform", 20, 20, 0.03), fmt="{:.0f}")
+    book.record(
+        "initialisation/small_shrink",
+        1 / init.signal_gain("uniform", 20, 20, 0.03),
+        fmt="{:.0f}",
+        label="factor by which a U(±0.03) layer of 20 units shrinks the signal",
+    )
     book.record(
         "initialisation/float32_square_underflow",
         float(np.sqrt(np.finfo(np.float32).smallest_subnormal)),
         fmt="{:.0e}",
+        label="float32 magnitude below which a square underflows to zero",
     )
-    book.record("initialisation/float32_eps", float(np.finfo(np.float32).eps), fmt="{:.2g}")
-    book.record("initialisation/float32_tiny", float(np.finfo(np.float32).smallest_subnormal), fmt="{:.2g}")
-    book.record("initialisation/float32_normal", float(np.finfo(np.float32).smallest_normal), fmt="{:.2g}")
-    book.record("initialisation/depth_plain_first_layer", float(np.median(at_init["plain"][:, 0])), fmt="{:.0e}")
-    book.record("initialisation/depth_plain_last_layer", float(np.median(at_init["plain"][:, -1])), fmt="{:.0e}")
+    book.record(
+        "initialisation/float32_eps", float(np.finfo(np.float32).eps), fmt="{:.2g}", label="float32 machine epsilon"
+    )
+    book.record(
+        "initialisation/float32_tiny",
+        float(np.finfo(np.float32).smallest_subnormal),
+        fmt="{:.2g}",
+        label="smallest positive (subnormal) float32",
+    )
+    book.record(
+        "initialisation/float32_normal",
+        float(np.finfo(np.float32).smallest_normal),
+        fmt="{:.2g}",
+        label="smallest normal float32",
+    )
+    book.record(
+        "initialisation/depth_plain_first_layer",
+        float(np.median(at_init["plain"][:, 0])),
+        fmt="{:.0e}",
+        label=f"first-layer gradient norm, plain depth-60 network at init, median of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/depth_plain_last_layer",
+        float(np.median(at_init["plain"][:, -1])),
+        fmt="{:.0e}",
+        label=f"last-layer gradient norm, plain depth-60 network at init, median of {len(SEEDS)} seeds",
+    )
     book.claim(
         "initialisation/depth_residual_flat",
         "in the residual network the per-layer factor is within 5% of 1 in every seed",
@@ -228,8 +267,18 @@ with book.numbers():
         between=(1.1, 1.35),
         fmt="{:.3f}",
     )
-    book.record("initialisation/zero_depth_small_min", min(zero_depth), fmt="{:d}")
-    book.record("initialisation/zero_depth_small_max", max(zero_depth), fmt="{:d}")
+    book.record(
+        "initialisation/zero_depth_small_min",
+        min(zero_depth),
+        fmt="{:d}",
+        label=f"smallest depth with an exactly zero U(±0.03) first-layer float32 gradient, over {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/zero_depth_small_max",
+        max(zero_depth),
+        fmt="{:d}",
+        label=f"largest depth with an exactly zero U(±0.03) first-layer float32 gradient, over {len(SEEDS)} seeds",
+    )
     book.claim(
         "initialisation/zero_depth_small",
         "under U(±0.03) the first layer's float32 gradient is exactly zero from a depth between 20 and 50 on, "
@@ -247,12 +296,27 @@ with book.numbers():
         fmt="{:d}",
     )
     default_60 = sweep["plain, default"][-1]
-    book.record("initialisation/default_60_norm", float(default_60.norms[0]), fmt="{:.0e}")
-    book.record("initialisation/small_60_float64", float(small_60_float64.norms[0]), fmt="{:.0e}")
+    book.record(
+        "initialisation/default_60_norm",
+        float(default_60.norms[0]),
+        fmt="{:.0e}",
+        label="first-layer gradient norm at depth 60, default initialisation, seed 0",
+    )
+    book.record(
+        "initialisation/small_60_float64",
+        float(small_60_float64.norms[0]),
+        fmt="{:.0e}",
+        label="first-layer gradient norm at depth 60 under U(±0.03), computed in float64",
+    )
     float32_zero_depths = [
         int(d) for d, g in zip(depths, sweep["plain, default"], strict=True) if g.norms_float32[0] == 0
     ]
-    book.record("initialisation/float32_norm_zero_from", min(float32_zero_depths), fmt="{:d}")
+    book.record(
+        "initialisation/float32_norm_zero_from",
+        min(float32_zero_depths),
+        fmt="{:d}",
+        label="smallest depth at which the float32 first-layer gradient norm reads 0 (default initialisation, seed 0)",
+    )
     book.claim(
         "initialisation/float32_norm_underflows",
         "at depth 60 (default initialisation, seed 0) a float32 norm of the first layer's gradient reads 0 "
@@ -268,10 +332,31 @@ with book.numbers():
         at_least=1,
         fmt="{:.0f}",
     )
-    book.record("initialisation/plain_sv_rms", float(np.sqrt(np.mean(plain_sv**2))), fmt="{:.3f}")
-    book.record("initialisation/res_sv_below_one", 100 * float(np.mean(res_sv < 1)), fmt="{:.0f}")
-    book.record("initialisation/res_sv_min", float(res_sv.min()), fmt="{:.2f}")
-    book.record("initialisation/res_sv_max", float(res_sv.max()), fmt="{:.2f}")
+    book.record(
+        "initialisation/plain_sv_rms",
+        float(np.sqrt(np.mean(plain_sv**2))),
+        fmt="{:.3f}",
+        label="root mean square singular value of a plain layer's Jacobian",
+    )
+    book.record(
+        "initialisation/res_sv_below_one",
+        100 * float(np.mean(res_sv < 1)),
+        fmt="{:.0f}",
+        label="share of a residual block's Jacobian singular values below 1",
+        unit="%",
+    )
+    book.record(
+        "initialisation/res_sv_min",
+        float(res_sv.min()),
+        fmt="{:.2f}",
+        label="smallest singular value of a residual block's Jacobian",
+    )
+    book.record(
+        "initialisation/res_sv_max",
+        float(res_sv.max()),
+        fmt="{:.2f}",
+        label="largest singular value of a residual block's Jacobian",
+    )
     book.claim(
         "initialisation/plain_jacobian_shrinks",
         "the root mean square singular value of a plain layer's Jacobian is near sqrt(1/6) = 0.41 (0.3 to 0.5)",
@@ -309,24 +394,47 @@ with book.numbers():
         at_most=0.9,
         fmt="{:.2f}",
     )
-    book.record("initialisation/residual_final_loss", float(np.median(final["residual"])), fmt="{:.2f}")
-    book.record("initialisation/bn_final_loss", float(np.median(final["batch norm"])), fmt="{:.2f}")
-    book.record("initialisation/bn_peak_loss", float(np.median(loss_curves["batch norm"].max(axis=1))), fmt="{:.2g}")
     book.record(
-        "initialisation/residual_spread_max", float(max(spread["residual", s].max() for s in TRAIN_SEEDS)), fmt="{:.0f}"
+        "initialisation/residual_final_loss",
+        float(np.median(final["residual"])),
+        fmt="{:.2f}",
+        label=f"residual network's training loss / var(y) after {EPOCHS} epochs, median of {len(TRAIN_SEEDS)} seeds",
     )
     book.record(
-        "initialisation/plain_spread_min", float(min(spread["plain", s].min() for s in TRAIN_SEEDS)), fmt="{:.0e}"
+        "initialisation/bn_final_loss",
+        float(np.median(final["batch norm"])),
+        fmt="{:.2f}",
+        label=f"batch-norm network's training loss / var(y) after {EPOCHS} epochs, median of {len(TRAIN_SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/bn_peak_loss",
+        float(np.median(loss_curves["batch norm"].max(axis=1))),
+        fmt="{:.2g}",
+        label=f"batch-norm network's peak training loss / var(y), median of {len(TRAIN_SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/residual_spread_max",
+        float(max(spread["residual", s].max() for s in TRAIN_SEEDS)),
+        fmt="{:.0f}",
+        label="largest over smallest layer gradient norm of the residual network, largest over epochs and seeds",
+    )
+    book.record(
+        "initialisation/plain_spread_min",
+        float(min(spread["plain", s].min() for s in TRAIN_SEEDS)),
+        fmt="{:.0e}",
+        label="largest over smallest layer gradient norm of the plain network, smallest over epochs and seeds",
     )
     book.record(
         "initialisation/bn_spread_init",
         float(np.median([spread["batch norm", s][0] for s in TRAIN_SEEDS])),
         fmt="{:.0e}",
+        label=f"batch norm: largest over smallest layer gradient at init, median of {len(TRAIN_SEEDS)} seeds",
     )
     book.record(
         "initialisation/bn_spread_trained",
         float(np.median([spread["batch norm", s][-1] for s in TRAIN_SEEDS])),
         fmt="{:.0e}",
+        label=f"batch norm: largest over smallest layer gradient after training, median of {len(TRAIN_SEEDS)} seeds",
     )
     bn_first_over_last = np.array(
         [profiles["batch norm", s][-1][0] / profiles["batch norm", s][-1][-1] for s in TRAIN_SEEDS]
@@ -335,8 +443,18 @@ with book.numbers():
         float(nets["batch norm", s][3].weight.norm() / sines.mlp(DEPTH, batch_norm=True, seed=s)[3].weight.norm())
         for s in TRAIN_SEEDS
     ]
-    book.record("initialisation/bn_first_over_last_trained", float(np.median(bn_first_over_last)), fmt="{:.0e}")
-    book.record("initialisation/bn_weight_growth", float(np.median(bn_growth)), fmt="{:.0e}")
+    book.record(
+        "initialisation/bn_first_over_last_trained",
+        float(np.median(bn_first_over_last)),
+        fmt="{:.0e}",
+        label=f"batch norm: first- over last-layer gradient after training, median of {len(TRAIN_SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/bn_weight_growth",
+        float(np.median(bn_growth)),
+        fmt="{:.0e}",
+        label=f"batch norm: growth of the second weight matrix in training, median of {len(TRAIN_SEEDS)} seeds",
+    )
     book.claim(
         "initialisation/bn_reverses",
         "after three epochs batch norm's first-layer gradient is below a tenth of its last-layer gradient in every "

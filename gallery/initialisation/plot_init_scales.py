@@ -190,8 +190,18 @@ with book.numbers():
         fmt="{:d}",
     )
     for label, key in (("U(±0.03)", "small"), ("U(±3)", "large"), ("He", "he"), ("Xavier", "xavier")):
-        book.record(f"initialisation/gain_{key}", float(measured_gain[label]), fmt="{:.3g}")
-        book.record(f"initialisation/gain_{key}_predicted", predicted_gain[label], fmt="{:.3g}")
+        book.record(
+            f"initialisation/gain_{key}",
+            float(measured_gain[label]),
+            fmt="{:.3g}",
+            label=f"measured per-layer signal factor under {label} weights, median of {len(SEEDS)} seeds",
+        )
+        book.record(
+            f"initialisation/gain_{key}_predicted",
+            predicted_gain[label],
+            fmt="{:.3g}",
+            label=f"predicted per-layer signal factor sqrt(fan_in s^2 / 2) under {label} weights",
+        )
         book.claim(
             f"initialisation/gain_{key}_as_predicted",
             f"with {label} weights the measured per-layer factor on the signal is within 30% of sqrt(fan_in s^2 / 2)",
@@ -199,9 +209,24 @@ with book.numbers():
             between=(0.7, 1.3),
             fmt="{:.2f}",
         )
-    book.record("initialisation/grad_small_max", float(grads["U(±0.03)"].max()), fmt="{:.1e}")
-    book.record("initialisation/grad_large_min", float(grads["U(±3)"].min()), fmt="{:.1e}")
-    book.record("initialisation/grad_he_median", float(np.median(grads["He"])), fmt="{:.2g}")
+    book.record(
+        "initialisation/grad_small_max",
+        float(grads["U(±0.03)"].max()),
+        fmt="{:.1e}",
+        label=f"largest weight-gradient norm under U(±0.03), over layers and {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/grad_large_min",
+        float(grads["U(±3)"].min()),
+        fmt="{:.1e}",
+        label=f"smallest weight-gradient norm under U(±3), over layers and {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/grad_he_median",
+        float(np.median(grads["He"])),
+        fmt="{:.2g}",
+        label=f"median weight-gradient norm under He initialisation, over layers and {len(SEEDS)} seeds",
+    )
     book.claim(
         "initialisation/grad_small_tiny",
         "under U(±0.03) every weight gradient is below 1e-4 in every seed",
@@ -221,6 +246,7 @@ with book.numbers():
         "initialisation/grad_small_first_over_last",
         float(np.median(grads["U(±0.03)"][:, 0] / grads["U(±0.03)"][:, -1])),
         fmt="{:.2g}",
+        label=f"first- over last-layer gradient norm under U(±0.03), median of {len(SEEDS)} seeds",
     )
     book.claim(
         "initialisation/grad_large_huge",
@@ -237,7 +263,12 @@ with book.numbers():
         at_most=10,
         fmt="{:.1f}",
     )
-    book.record("initialisation/grad_he_spread_max", float(spread["He"].max()), fmt="{:.1f}")
+    book.record(
+        "initialisation/grad_he_spread_max",
+        float(spread["He"].max()),
+        fmt="{:.1f}",
+        label=f"largest over smallest layer gradient norm under He initialisation, worst of {len(SEEDS)} seeds",
+    )
     book.check(
         "initialisation/rank_four_at_init",
         "with zero biases the Jacobian has at most 4 singular values above 1e-5 times the largest (the uniform "
@@ -247,8 +278,18 @@ with book.numbers():
         fmt="{:d}",
     )
     sigma_small = values_before["U(±0.03)"]
-    book.record("initialisation/sigma1_small", float(np.median(sigma_small[:, 0])), fmt="{:.1f}")
-    book.record("initialisation/sqrt_n", float(np.sqrt(len(y))), fmt="{:.1f}")
+    book.record(
+        "initialisation/sigma1_small",
+        float(np.median(sigma_small[:, 0])),
+        fmt="{:.1f}",
+        label=f"largest singular value of the linearisation under U(±0.03), median of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/sqrt_n",
+        float(np.sqrt(len(y))),
+        fmt="{:.1f}",
+        label="square root of the number of training inputs",
+    )
     book.claim(
         "initialisation/small_is_a_constant",
         "under U(±0.03) the second singular value is below 10% of the first in every seed: the linearisation can "
@@ -257,14 +298,30 @@ with book.numbers():
         at_most=0.1,
         fmt="{:.3f}",
     )
-    book.record("initialisation/sigma1_large", float(np.median(values_before["U(±3)"][:, 0])), fmt="{:.2g}")
-    book.record("initialisation/sigma1_he", float(before["He"].singular_values[0]), fmt="{:.3g}")
+    book.record(
+        "initialisation/sigma1_large",
+        float(np.median(values_before["U(±3)"][:, 0])),
+        fmt="{:.2g}",
+        label=f"largest singular value of the linearisation under U(±3), median of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/sigma1_he",
+        float(before["He"].singular_values[0]),
+        fmt="{:.3g}",
+        label="largest singular value of the linearisation under He initialisation, seed 0",
+    )
     book.record(
         "initialisation/he_sigma4_ratio",
         float(before["He"].singular_values[3] / before["He"].singular_values[0]),
         fmt="{:.2f}",
+        label="fourth over first singular value of the linearisation under He initialisation, seed 0",
     )
-    book.record("initialisation/critical_lr_large", float(np.median(critical)), fmt="{:.1e}")
+    book.record(
+        "initialisation/critical_lr_large",
+        float(np.median(critical)),
+        fmt="{:.1e}",
+        label=f"critical learning rate under U(±3) (momentum 0.9), median of {len(SEEDS)} seeds",
+    )
     book.claim(
         "initialisation/large_diverges",
         "under U(±3) training at rate 0.03 diverges (a non-finite loss) in every seed, within the first 10 steps",
@@ -280,10 +337,30 @@ with book.numbers():
         at_least=0.95,
         fmt="{:.3f}",
     )
-    book.record("initialisation/test_mse_he", float(np.median(test_mse["He"])), fmt="{:.3f}")
-    book.record("initialisation/test_mse_he_worst", float(test_mse["He"].max()), fmt="{:.2f}")
-    book.record("initialisation/test_mse_xavier", float(np.median(test_mse["Xavier"])), fmt="{:.3f}")
-    book.record("initialisation/test_mse_small_lr_large", float(np.median(test_mse[SMALL])), fmt="{:.2f}")
+    book.record(
+        "initialisation/test_mse_he",
+        float(np.median(test_mse["He"])),
+        fmt="{:.3f}",
+        label=f"test MSE after training from He initialisation, median of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/test_mse_he_worst",
+        float(test_mse["He"].max()),
+        fmt="{:.2f}",
+        label=f"test MSE after training from He initialisation, worst of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/test_mse_xavier",
+        float(np.median(test_mse["Xavier"])),
+        fmt="{:.3f}",
+        label=f"test MSE after training from Xavier initialisation, median of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/test_mse_small_lr_large",
+        float(np.median(test_mse[SMALL])),
+        fmt="{:.2f}",
+        label=f"test MSE of U(±3) trained at half its critical rate, median of {len(SEEDS)} seeds",
+    )
     book.claim(
         "initialisation/he_fits",
         "He-initialised networks reach a median test MSE below 10% of the targets' variance",
@@ -306,7 +383,12 @@ with book.numbers():
         at_least=1.0,
         fmt="{:.2f}",
     )
-    book.record("initialisation/rank_he_after", after["He"].rank(1e-5), fmt="{:d}")
+    book.record(
+        "initialisation/rank_he_after",
+        after["He"].rank(1e-5),
+        fmt="{:d}",
+        label="singular values above 1e-5 times the largest after training from He initialisation, seed 0",
+    )
 
 # %%
 # Takeaways

@@ -104,12 +104,39 @@ spectra.draw_spectrum(axes, spectrum)
 dead = {lr: np.array([runs[lr, s][2] for s in SEEDS]) for lr in RATES}
 test = {lr: np.array([runs[lr, s][1].test_loss[-1] for s in SEEDS]) for lr in RATES}
 with book.numbers():
-    book.record("initialisation/n_parameters_one_hidden", spectrum.num_parameters, fmt="{:d}")
-    book.record("initialisation/target_variance", float(np.var(task.y_test)), fmt="{:.2f}")
-    book.record("initialisation/dead_lr01", float(dead[0.1].mean()), fmt="{:.1f}")
-    book.record("initialisation/dead_lr003", float(dead[0.03].mean()), fmt="{:.1f}")
-    book.record("initialisation/test_mse_lr01", float(test[0.1].mean()), fmt="{:.2f}")
-    book.record("initialisation/test_mse_lr003", float(test[0.03].mean()), fmt="{:.2f}")
+    book.record(
+        "initialisation/n_parameters_one_hidden",
+        spectrum.num_parameters,
+        fmt="{:d}",
+        label="parameters of the one-hidden-layer network",
+    )
+    book.record(
+        "initialisation/target_variance", float(np.var(task.y_test)), fmt="{:.2f}", label="variance of the test targets"
+    )
+    book.record(
+        "initialisation/dead_lr01",
+        float(dead[0.1].mean()),
+        fmt="{:.1f}",
+        label=f"dead hidden units (of 20) after training at learning rate 0.1, mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/dead_lr003",
+        float(dead[0.03].mean()),
+        fmt="{:.1f}",
+        label=f"dead hidden units (of 20) after training at learning rate 0.03, mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/test_mse_lr01",
+        float(test[0.1].mean()),
+        fmt="{:.2f}",
+        label=f"test MSE after training at learning rate 0.1, mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "initialisation/test_mse_lr003",
+        float(test[0.03].mean()),
+        fmt="{:.2f}",
+        label=f"test MSE after training at learning rate 0.03, mean of {len(SEEDS)} seeds",
+    )
     book.claim(
         "initialisation/lr01_kills_units",
         "with the assignment's learning rate 0.1, on average at least half of the 20 hidden units are dead "
@@ -126,8 +153,18 @@ with book.numbers():
         fmt="{:d}",
     )
     interpolant_mse = float(np.mean((interpolant(task.x_test) - task.y_test) ** 2))
-    book.record("initialisation/interpolant_mse", interpolant_mse, fmt="{:.4f}")
-    book.record("initialisation/best_trained_mse_one_hidden", float(test[0.03].min()), fmt="{:.2f}")
+    book.record(
+        "initialisation/interpolant_mse",
+        interpolant_mse,
+        fmt="{:.4f}",
+        label="test MSE of the 20-unit ReLU interpolant of the target",
+    )
+    book.record(
+        "initialisation/best_trained_mse_one_hidden",
+        float(test[0.03].min()),
+        fmt="{:.2f}",
+        label=f"best test MSE of a trained one-hidden-layer network (learning rate 0.03, over {len(SEEDS)} seeds)",
+    )
     book.claim(
         "initialisation/width_is_not_the_limit",
         "the best trained one-hidden-layer network's test error is over 10 times that of a 20-unit ReLU "
@@ -143,12 +180,24 @@ with book.numbers():
         between=(1500 * 61, 1500 * 61),
         fmt="{:,}",
     )
-    book.record("initialisation/one_hidden_rank", spectrum.rank(), fmt="{:d}")
-    book.record("initialisation/one_hidden_energy5", 100 * spectrum.energy(5), fmt="{:.1f}")
+    book.record(
+        "initialisation/one_hidden_rank",
+        spectrum.rank(),
+        fmt="{:d}",
+        label="singular values of the trained network's linearisation above 1e-6 times the largest",
+    )
+    book.record(
+        "initialisation/one_hidden_energy5",
+        100 * spectrum.energy(5),
+        fmt="{:.1f}",
+        label="share of the linearisation's squared singular values in the top 5 directions",
+        unit="%",
+    )
     book.record(
         "initialisation/one_hidden_sigma_ratio_10",
         float(spectrum.singular_values[0] / spectrum.singular_values[9]),
         fmt="{:.0f}",
+        label="first over tenth singular value of the trained network's linearisation",
     )
     book.claim(
         "initialisation/one_hidden_spectrum_concentrated",

@@ -138,13 +138,49 @@ outside_energy = {  # share of each extended feature's squared size that lies ab
 ratio = errors["[-1, 0.4]"][:, 1] / errors["[-1, 0.4]"][:, 0]
 density_ratio = {name: density[name][:, 1] / density[name][:, 0] for name in TASKS}
 with book.numbers():
-    book.record("ood/n_test_inside", int(inside.sum()), fmt="{:d}")
-    book.record("ood/grid_share_outside", 100 * float(np.mean(~inside)), fmt="{:.0f}")
-    book.record("ood/mse_in_ood", float(errors["[-1, 0.4]"][:, 0].mean()), fmt="{:.3f}")
-    book.record("ood/mse_out_ood", float(errors["[-1, 0.4]"][:, 1].mean()), fmt="{:.2f}")
-    book.record("ood/mse_in_full", float(errors["[-1, 1]"][:, 0].mean()), fmt="{:.3f}")
-    book.record("ood/mse_out_full", float(errors["[-1, 1]"][:, 1].mean()), fmt="{:.3f}")
-    book.record("ood/variance_outside", float(np.var(y_grid[~inside])), fmt="{:.2f}")
+    book.record(
+        "ood/n_test_inside",
+        int(inside.sum()),
+        fmt="{:d}",
+        label="test-grid points inside the OOD training range [-1, 0.4]",
+    )
+    book.record(
+        "ood/grid_share_outside",
+        100 * float(np.mean(~inside)),
+        fmt="{:.0f}",
+        label="share of the test grid above 0.4",
+        unit="%",
+    )
+    book.record(
+        "ood/mse_in_ood",
+        float(errors["[-1, 0.4]"][:, 0].mean()),
+        fmt="{:.3f}",
+        label=f"test MSE for x ≤ 0.4 of networks trained on [-1, 0.4], mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "ood/mse_out_ood",
+        float(errors["[-1, 0.4]"][:, 1].mean()),
+        fmt="{:.2f}",
+        label=f"test MSE for x > 0.4 of networks trained on [-1, 0.4], mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "ood/mse_in_full",
+        float(errors["[-1, 1]"][:, 0].mean()),
+        fmt="{:.3f}",
+        label=f"test MSE for x ≤ 0.4 of networks trained on [-1, 1], mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "ood/mse_out_full",
+        float(errors["[-1, 1]"][:, 1].mean()),
+        fmt="{:.3f}",
+        label=f"test MSE for x > 0.4 of networks trained on [-1, 1], mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "ood/variance_outside",
+        float(np.var(y_grid[~inside])),
+        fmt="{:.2f}",
+        label="variance of the target on the test grid above 0.4",
+    )
     book.claim(
         "ood/error_outside_dominates",
         "trained on [-1, 0.4], the test MSE above 0.4 is over 10 times the MSE below it, in every seed (smallest "
@@ -169,9 +205,24 @@ with book.numbers():
         at_least=1,
         fmt="{:.1f}",
     )
-    book.record("ood/density_in_ood", float(density["[-1, 0.4]"][:, 0].mean()), fmt="{:.0f}")
-    book.record("ood/density_out_ood", float(density["[-1, 0.4]"][:, 1].mean()), fmt="{:.0f}")
-    book.record("ood/density_ratio_full", float(np.median(density_ratio["[-1, 1]"])), fmt="{:.2f}")
+    book.record(
+        "ood/density_in_ood",
+        float(density["[-1, 0.4]"][:, 0].mean()),
+        fmt="{:.0f}",
+        label=f"kinks per unit length for x ≤ 0.4 of networks trained on [-1, 0.4], mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "ood/density_out_ood",
+        float(density["[-1, 0.4]"][:, 1].mean()),
+        fmt="{:.0f}",
+        label=f"kinks per unit length for x > 0.4 of networks trained on [-1, 0.4], mean of {len(SEEDS)} seeds",
+    )
+    book.record(
+        "ood/density_ratio_full",
+        float(np.median(density_ratio["[-1, 1]"])),
+        fmt="{:.2f}",
+        label=f"kink density above 0.4 over below 0.4 of networks trained on [-1, 1], median of {len(SEEDS)} seeds",
+    )
     book.claim(
         "ood/few_kinks_outside",
         "trained on [-1, 0.4], the network has under half as many kinks per unit length above 0.4 as below, in "
@@ -180,8 +231,18 @@ with book.numbers():
         at_most=0.5,
         fmt="{:.2f}",
     )
-    book.record("ood/disagreement_in", float(disagreement["[-1, 0.4]"][0]), fmt="{:.3f}")
-    book.record("ood/disagreement_out", float(disagreement["[-1, 0.4]"][1]), fmt="{:.2f}")
+    book.record(
+        "ood/disagreement_in",
+        float(disagreement["[-1, 0.4]"][0]),
+        fmt="{:.3f}",
+        label="seed-to-seed standard deviation of the prediction for x ≤ 0.4, trained on [-1, 0.4]",
+    )
+    book.record(
+        "ood/disagreement_out",
+        float(disagreement["[-1, 0.4]"][1]),
+        fmt="{:.2f}",
+        label="seed-to-seed standard deviation of the prediction for x > 0.4, trained on [-1, 0.4]",
+    )
     book.claim(
         "ood/seeds_disagree_outside",
         "the five OOD-trained networks disagree over 3 times more above 0.4 than below (seed-to-seed sd)",
@@ -191,7 +252,13 @@ with book.numbers():
     )
     for key, label in (("shallow", "(a)"), ("full", "(b)"), ("ood", "(c)")):
         name = next(k for k in compared if k.startswith(label))
-        book.record(f"ood/outside_energy_{key}", 100 * outside_energy[name], fmt="{:.0f}")
+        book.record(
+            f"ood/outside_energy_{key}",
+            100 * outside_energy[name],
+            fmt="{:.0f}",
+            label=f"share above x = 0.4 of the squared size of the top ten features, network {name}",
+            unit="%",
+        )
     ood_net, ood_spectrum = compared[OOD_LABEL][0], spectrums[OOD_LABEL]
     extended = spectra.feature_functions(ood_net, ood_spectrum, ood.x_train)
     book.check(

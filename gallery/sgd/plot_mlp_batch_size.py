@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy as np
 
-from nnbook import book, deep_mlp, plotting
+from nnbook import book, deep_mlp, plotting, training_diagnostics
 from nnbook.training import TrainConfig, train
 
 task = deep_mlp.regions(n_train=6000, n_val=2000, n_test=2000, rng=0)
@@ -45,7 +45,7 @@ for name, (b, lr, epochs, rows) in settings.items():
         dataclasses.replace(config, batch_size=b, lr=lr, epochs=epochs),
         (task.X_train[rows], task.y_train[rows]),
         val=(task.X_val, task.y_val),
-        hooks=[deep_mlp.dead_unit_hook(task.X_val)],
+        hooks=[training_diagnostics.dead_unit_hook(task.X_val)],
     )
 rows = [
     {

@@ -25,7 +25,7 @@ import dataclasses
 
 import numpy as np
 
-from nnbook import book, deep_mlp, plotting
+from nnbook import book, deep_mlp, plotting, training_diagnostics
 from nnbook.training import TrainConfig, train
 
 task = deep_mlp.regions(n_train=6000, n_val=2000, n_test=2000, rng=0)
@@ -48,7 +48,7 @@ runs = {}
 for lr in rates:
     for seed in seeds:
         net = deep_mlp.mlp(n_classes=task.n_classes, init="he", seed=seed)
-        hooks = (deep_mlp.dead_unit_hook(task.X_val), deep_mlp.parameter_distance_hook(net))
+        hooks = (training_diagnostics.dead_unit_hook(task.X_val), training_diagnostics.parameter_distance_hook(net))
         history = train(
             net,
             dataclasses.replace(base, lr=lr, seed=seed),
@@ -146,14 +146,32 @@ with book.numbers():
         "sgd/mlp_dead_init",
         np.mean([runs[lr, s][1].measurements["dead_all"][0] for lr in rates for s in seeds]),
         fmt="{:.0%}",
+        label="fraction of dead hidden units at initialisation, mean over learning rates and seeds",
     )
     book.record(
         "sgd/mlp_dead_last_lr1", per_layer[0, -1], fmt="{:.0%}", label="dead units in the last hidden layer, lr 1"
     )
-    book.record("sgd/mlp_best_lr", best[0], fmt="{:g}")
-    book.record("sgd/mlp_best_acc", runs[best][1].val_accuracy[-1], fmt="{:.0%}")
-    book.record("sgd/mlp_worst_lr", worst[0], fmt="{:g}")
-    book.record("sgd/mlp_worst_acc", runs[worst][1].val_accuracy[-1], fmt="{:.0%}")
+    book.record(
+        "sgd/mlp_best_lr", best[0], fmt="{:g}", label="learning rate of the run with the lowest final validation loss"
+    )
+    book.record(
+        "sgd/mlp_best_acc",
+        runs[best][1].val_accuracy[-1],
+        fmt="{:.0%}",
+        label="final validation accuracy of the best run",
+    )
+    book.record(
+        "sgd/mlp_worst_lr",
+        worst[0],
+        fmt="{:g}",
+        label="learning rate of the run with the highest final validation loss",
+    )
+    book.record(
+        "sgd/mlp_worst_acc",
+        runs[worst][1].val_accuracy[-1],
+        fmt="{:.0%}",
+        label="final validation accuracy of the worst run",
+    )
     book.claim(
         "sgd/mlp_large_lr_kills_units",
         "at learning rate 1 at least half of the hidden units are dead after 8 epochs, in every seed "

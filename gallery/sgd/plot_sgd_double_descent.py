@@ -141,8 +141,8 @@ sgd_end = result.test_mse[:, :, -1].mean(axis=0)
 gd = result.gd_test_mse.mean(axis=0)  # (K, G)
 g30, g7 = int(np.flatnonzero(budgets == 30)[0]), int(np.flatnonzero(budgets == 10**7)[0])
 with book.numbers():
-    book.record("sgd/dd_n_sizes", sizes.size, fmt="{:d}")
-    book.record("sgd/dd_steps_per_epoch", result.steps_per_epoch, fmt="{:d}")
+    book.record("sgd/dd_n_sizes", sizes.size, fmt="{:d}", label="number of model sizes in the sweep")
+    book.record("sgd/dd_steps_per_epoch", result.steps_per_epoch, fmt="{:d}", label="SGD steps per epoch")
     book.record(
         "sgd/dd_min_norm_peak",
         result.min_norm_test_mse[:, at[1.0]].mean(),
@@ -150,10 +150,15 @@ with book.numbers():
         label="minimum-norm test MSE at 2N = n",
     )
     book.record("sgd/dd_sgd_at_threshold", sgd_end[at[1.0]], fmt="{:.3f}", label="SGD (30 epochs) test MSE at 2N = n")
-    book.record("sgd/dd_sgd_at_3", sgd_end[at[3.0]], fmt="{:.3f}")
+    book.record("sgd/dd_sgd_at_3", sgd_end[at[3.0]], fmt="{:.3f}", label="SGD (30 epochs) test MSE at 2N/n = 3")
     book.record("sgd/dd_gd_1e7_at_threshold", gd[at[1.0], g7], fmt="{:.2f}", label="GD (1e7 epochs) test MSE at 2N = n")
-    book.record("sgd/dd_gd_1e7_at_3", gd[at[3.0], g7], fmt="{:.3f}")
-    book.record("sgd/dd_to_min_norm_sgd_threshold", result.to_min_norm[:, at[1.0]].mean(), fmt="{:.3f}")
+    book.record("sgd/dd_gd_1e7_at_3", gd[at[3.0], g7], fmt="{:.3f}", label="GD (1e7 epochs) test MSE at 2N/n = 3")
+    book.record(
+        "sgd/dd_to_min_norm_sgd_threshold",
+        result.to_min_norm[:, at[1.0]].mean(),
+        fmt="{:.3f}",
+        label="relative distance of the SGD weights to the minimum-norm solution at 2N = n",
+    )
     book.record("sgd/dd_null_init", null_init, fmt="{:.3f}", label="norm of the initial weights outside the row span")
     book.claim(
         "sgd/dd_sgd_no_peak",

@@ -24,7 +24,7 @@ is trained here, in a few seconds each, so that the whole pipeline is visible.
 # batches of 32).
 import numpy as np
 
-from nnbook import book, data, plotting, resnet, training, transfer
+from nnbook import book, data, plotting, resnet, training, transfer, transfer_scores, transfer_task
 
 WIDTHS = (16, 32, 32)
 source = data.load_mnist()
@@ -43,13 +43,13 @@ print(f"{resnet.parameter_count(pretrained):,} parameters, MNIST test accuracy {
 # scikit-learn's digits are 8x8 images with 17 grey levels, written by other
 # people and scanned differently from MNIST. We upscale them bilinearly to
 # 20x20 and frame them in 28x28, MNIST's layout
-# (:func:`nnbook.transfer.digits_task`), and label the curvy digits 0, 3, 6,
+# (:func:`nnbook.transfer_task.digits_task`), and label the curvy digits 0, 3, 6,
 # 8, 9 as one class and the others as the second. The images are split into
 # a pool of 1,000 from which the labelled training sets are drawn, 200 for
 # validation and 597 for testing. How far apart are the domains? The MNIST
 # network's own ten-class head, applied to the upscaled test digits, names the
 # right digit for only a part of them.
-task = transfer.digits_task(n_val=200, n_test=597, seed=0)
+task = transfer_task.digits_task(n_val=200, n_test=597, seed=0)
 zero_shot = training.evaluate(pretrained, task.X_test, task.digit_test)[1]
 print(f"the MNIST network names {zero_shot:.1%} of the target test digits correctly")
 
@@ -88,8 +88,8 @@ def scratch(seed: int) -> resnet.FeatureClassifier:
 
 
 table = transfer.compare(pretrained, task, scratch=scratch, n_train=N_TABLE, seeds=SEEDS, lrs=LRS, steps=60)
-ranked = transfer.ranking(table, N_TABLE)
-best, worst = transfer.best_and_worst(ranked, per_method=2)
+ranked = transfer_scores.ranking(table, N_TABLE)
+best, worst = transfer_scores.best_and_worst(ranked, per_method=2)
 accuracy_formats = dict.fromkeys(("mean", "std", "min", "max"), "{:.3f}")
 book.save_table("transfer/summary", [s.row() for s in best] + [worst.row()], formats=accuracy_formats)
 book.save_table("transfer/ranking", [{"rank": i + 1, **s.row()} for i, s in enumerate(ranked)], accuracy_formats)
@@ -108,7 +108,7 @@ for i, s in enumerate(ranked, start=1):
 # step, and the 60 half-cosine learning rates add up to about :math:`30\,\eta`).
 fig, (ax_acc, ax_move) = plotting.new_figure(1, 2, width=10.0, height=3.8)
 lrs = np.array(LRS)
-for method in transfer.TRAINED:
+for method in transfer_scores.TRAINED:
     acc = np.array([table.test_accuracy[table.select(method, lr)] for lr in LRS]).T
     plotting.band(ax_acc, lrs, acc, label=method, quantiles=(0.0, 1.0))
 for method, style, color in (("sklearn_probe", ":", "C3"), ("boosting", "--", "C4")):
@@ -132,9 +132,9 @@ plotting.legend(ax_move, fontsize=8)
 # same network before pretraining (its random initialisation). Lines are
 # means over the three seeds, bands span the lowest and highest seed.
 BUDGETS = (20, 100, 1000)
-chosen = transfer.best_lrs(table, N_TABLE)
+chosen = transfer_scores.best_lrs(table, N_TABLE)
 curve = transfer.compare(pretrained, task, scratch=scratch, n_train=BUDGETS, seeds=SEEDS, lrs=chosen, steps=60)
-both = transfer.combine([curve, table])  # the table adds the runs with 300 labels
+both = transfer_scores.combine([curve, table])  # the table adds the runs with 300 labels
 untrained = resnet.small_resnet(10, WIDTHS, seed=0)  # the pretrained network as it was before pretraining
 control = transfer.compare(
     untrained,
@@ -146,7 +146,7 @@ control = transfer.compare(
     methods=["probe"],
 )
 budgets = np.unique(both.n_train)
-accuracy = {m: both.accuracy(m, chosen.get(m)) for m in transfer.METHODS}  # (budget, seed)
+accuracy = {m: both.accuracy(m, chosen.get(m)) for m in transfer_scores.METHODS}  # (budget, seed)
 fig, ax = plotting.new_figure(height=4.0)
 for method, acc in accuracy.items():
     name = method if method not in chosen else f"{method} (lr={chosen[method]:g})"
@@ -219,23 +219,61 @@ def paired(a: tuple[str, float], b: tuple[str, float]) -> float:
 
 
 with book.numbers():
-    book.record("transfer/n_parameters", resnet.parameter_count(pretrained), fmt="{:,}")
-    book.record("transfer/n_source", len(source.y_train), fmt="{:,}")
-    book.record("transfer/n_test", len(task.y_test), fmt="{:d}")
-    book.record("transfer/n_seeds", len(SEEDS), fmt="{:d}")
-    book.record("transfer/std_err", transfer.standard_error(0.9, len(task.y_test)), fmt="{:.3f}")
+    book.record(
+        "transfer/n_parameters",
+        resnet.parameter_count(pretrained),
+        fmt="{:,}",
+        label="parameters of the pretrained network",
+    )
+    book.record(
+        "transfer/n_source", len(source.y_train), fmt="{:,}", label="MNIST training images used for pretraining"
+    )
+    book.record("transfer/n_test", len(task.y_test), fmt="{:d}", label="test images of the target task")
+    book.record("transfer/n_seeds", len(SEEDS), fmt="{:d}", label="seeds per configuration")
+    book.record(
+        "transfer/std_err",
+        transfer_scores.standard_error(0.9, len(task.y_test)),
+        fmt="{:.3f}",
+        label="standard error of a test accuracy of 0.9 on the target test set",
+    )
     for method, lr in chosen.items():
-        book.record(f"transfer/chosen_lr_{method}", lr, fmt="{:g}")
-    book.record("transfer/best_mean", ranked[0].mean, fmt="{:.3f}")
-    book.record("transfer/second_mean", ranked[1].mean, fmt="{:.3f}")
-    book.record("transfer/worst_mean", ranked[-1].mean, fmt="{:.3f}")
+        book.record(
+            f"transfer/chosen_lr_{method}",
+            lr,
+            fmt="{:g}",
+            label=f"peak learning rate chosen for {method} at {N_TABLE} labels",
+        )
+    book.record(
+        "transfer/best_mean",
+        ranked[0].mean,
+        fmt="{:.3f}",
+        label=f"mean test accuracy of the best configuration ({ranked[0].label}), {N_TABLE} labels",
+    )
+    book.record(
+        "transfer/second_mean",
+        ranked[1].mean,
+        fmt="{:.3f}",
+        label=f"mean test accuracy of the second-best configuration ({ranked[1].label}), {N_TABLE} labels",
+    )
+    book.record(
+        "transfer/worst_mean",
+        ranked[-1].mean,
+        fmt="{:.3f}",
+        label=f"mean test accuracy of the worst configuration ({ranked[-1].label}), {N_TABLE} labels",
+    )
     worst_predictions = table.predictions[shown[ranked[-1].label]]
-    book.record("transfer/worst_majority", np.bincount(worst_predictions).max() / len(worst_predictions), fmt="{:.0%}")
-    book.record("transfer/rms_weight", rms, fmt="{:.3f}")
+    book.record(
+        "transfer/worst_majority",
+        np.bincount(worst_predictions).max() / len(worst_predictions),
+        fmt="{:.0%}",
+        label="share of the test images given the worst configuration's most frequent answer",
+    )
+    book.record("transfer/rms_weight", rms, fmt="{:.3f}", label="root mean square weight of the pretrained features")
     book.record(
         "transfer/head_parameters",
         resnet.parameter_count(resnet.new_head(pretrained, 2, freeze_features=True, seed=0).head),
         fmt="{:d}",
+        label="parameters of the new two-class head",
     )
     book.check(
         "transfer/no_divergence",
@@ -244,7 +282,12 @@ with book.numbers():
         at_most=0,
         fmt="{:d}",
     )
-    book.record("transfer/boosting_300", mean_at[("boosting", None)], fmt="{:.3f}")
+    book.record(
+        "transfer/boosting_300",
+        mean_at[("boosting", None)],
+        fmt="{:.3f}",
+        label=f"mean test accuracy of gradient boosting on the raw 8x8 pixels, {N_TABLE} labels",
+    )
     book.claim(
         "transfer/source_accuracy",
         "the pretrained network classifies at least 95% of the MNIST test images correctly",
@@ -263,7 +306,7 @@ with book.numbers():
     book.claim(
         "transfer/small_lrs_fail",
         "with peak learning rates 1e-4 and 1e-5 no trained method reaches a mean test accuracy of 0.8",
-        value=max(mean_at[(m, lr)] for m in transfer.TRAINED for lr in (1e-4, 1e-5)),
+        value=max(mean_at[(m, lr)] for m in transfer_scores.TRAINED for lr in (1e-4, 1e-5)),
         at_most=0.8,
         fmt="{:.3f}",
     )
@@ -282,7 +325,10 @@ with book.numbers():
         fmt="{:.1f}",
     )
     book.record(
-        "transfer/finetune_change_1e3", table.feature_change[table.select("finetune", 1e-3)].mean(), fmt="{:.2f}"
+        "transfer/finetune_change_1e3",
+        table.feature_change[table.select("finetune", 1e-3)].mean(),
+        fmt="{:.2f}",
+        label=f"relative change of the features when fine-tuning at learning rate 0.001, mean of {len(SEEDS)} seeds",
     )
     book.claim(
         "transfer/forgetting_equals_scratch",
@@ -322,10 +368,25 @@ with book.numbers():
     # Label budgets
     gap_probe = accuracy["probe"][small] - accuracy["scratch"][small]
     gap_finetune = accuracy["finetune"][small] - accuracy["scratch"][small]
-    for method in transfer.METHODS:
-        book.record(f"transfer/{method}_at_{min(BUDGETS)}", accuracy[method][small].mean(), fmt="{:.3f}")
-        book.record(f"transfer/{method}_at_{max(BUDGETS)}", accuracy[method][large].mean(), fmt="{:.3f}")
-    book.record("transfer/random_probe_at_300", control.accuracy("probe")[row[N_TABLE]].mean(), fmt="{:.3f}")
+    for method in transfer_scores.METHODS:
+        book.record(
+            f"transfer/{method}_at_{min(BUDGETS)}",
+            accuracy[method][small].mean(),
+            fmt="{:.3f}",
+            label=f"mean test accuracy of {method} with {min(BUDGETS)} labels, {len(SEEDS)} seeds",
+        )
+        book.record(
+            f"transfer/{method}_at_{max(BUDGETS)}",
+            accuracy[method][large].mean(),
+            fmt="{:.3f}",
+            label=f"mean test accuracy of {method} with {max(BUDGETS)} labels, {len(SEEDS)} seeds",
+        )
+    book.record(
+        "transfer/random_probe_at_300",
+        control.accuracy("probe")[row[N_TABLE]].mean(),
+        fmt="{:.3f}",
+        label=f"mean test accuracy of a probe on the untrained network's features, {N_TABLE} labels",
+    )
     book.claim(
         "transfer/probe_beats_scratch_small",
         f"with {min(BUDGETS)} labels the probe beats training from scratch (paired mean gap at least 0.01)",

@@ -169,7 +169,6 @@ def _bound(between, at_least, at_most) -> tuple[str, float | None, float | None]
 def _assert(
     name: str,
     text: str,
-    legacy: tuple,
     value: object,
     fmt: str,
     between,
@@ -181,20 +180,11 @@ def _assert(
     _check_name(name)
     text = _check_text(text, "text")
     tolerance = _check_tolerance(tolerance)
-    if legacy:  # the older form claim(name, text, holds, value): the bound lives in the script's expression
-        if len(legacy) != 2:
-            raise TypeError("claim takes (name, text) and keyword arguments value= and a bound")
-        holds, value = legacy
-        if not isinstance(holds, bool | np.bool_):
-            raise TypeError(f"holds must be a bool, got {type(holds).__name__}")
-        number = _check_number(value, "value")
-        bound, ok = "as the script states", bool(holds)
-    else:
-        if value is None:
-            raise TypeError("value must be given (the measured quantity the claim is about)")
-        number = _check_number(value, "value")
-        bound, lo, hi = _bound(between, at_least, at_most)
-        ok = (lo is None or number >= lo) and (hi is None or number <= hi)
+    if value is None:
+        raise TypeError("value must be given (the measured quantity the claim is about)")
+    number = _check_number(value, "value")
+    bound, lo, hi = _bound(between, at_least, at_most)
+    ok = (lo is None or number >= lo) and (hi is None or number <= hi)
     result = Claim(
         name=name,
         text=text,
@@ -224,7 +214,7 @@ def _assert(
 def claim(
     name: str,
     text: str,
-    *legacy: object,
+    *,
     value: float | None = None,
     fmt: str = "{:.3g}",
     between: tuple[float, float] | None = None,
@@ -261,7 +251,7 @@ def claim(
     ClaimError
         If the value is outside its bound (at once, or at the end of a :func:`numbers` block).
     """
-    return _assert(name, text, legacy, value, fmt, between, at_least, at_most, is_check=False, tolerance=tolerance)
+    return _assert(name, text, value, fmt, between, at_least, at_most, is_check=False, tolerance=tolerance)
 
 
 def check(
@@ -284,7 +274,7 @@ def check(
     >>> _ = check("demo/peak", "the sigmoid's derivative peaks at 1/4", value=0.25, between=(0.25, 0.25))
     check: the sigmoid's derivative peaks at 1/4 -- measured 0.25, bound in [0.25, 0.25]: holds
     """
-    return _assert(name, text, (), value, fmt, between, at_least, at_most, is_check=True, tolerance=tolerance)
+    return _assert(name, text, value, fmt, between, at_least, at_most, is_check=True, tolerance=tolerance)
 
 
 @contextlib.contextmanager
