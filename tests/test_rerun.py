@@ -215,10 +215,12 @@ def test_api_pages_of_objects_that_no_longer_exist_are_removed(tmp_path):
     # importable from frontpage, but defined (and documented) in build; a module page listing a member that is gone
     (folder / "nnbook.book.frontpage.git_commit.rst").write_text("page\n")
     (folder / "nnbook.book.rst").write_text(".. autosummary::\n   :recursive:\n\n   build\n   stamps\n   gone\n")
+    (folder / "nnbook.rff.rst").write_text(".. autosummary::\n\n   fit_min_norm\n")  # a module page, members exist
+    (folder / "nnbook.gradcheck.rst").write_text(".. autosummary::\n\n   relative_error\n   gone_function\n")
     config = SimpleNamespace(nnbook_api_generated_dirs=["generated"], templates_path=[], autosummary_generate=True)
     app = SimpleNamespace(srcdir=tmp_path, config=config, env=SimpleNamespace())
     build.api_pages(app)
-    kept = ["nnbook.rff.fit_min_norm.rst", "nnbook.rff.rst"]
+    kept = ["nnbook.rff.fit_min_norm.rst", "nnbook.rff.rst"]  # gradcheck's page lists a function that is gone
     assert sorted(p.name for p in folder.iterdir()) == kept and config.autosummary_generate
     build.remember_api_digest(app, app.env)
     build.api_pages(app)  # nothing changed since: autosummary is told not to regenerate the pages

@@ -314,9 +314,20 @@ def api_pages(app: Sphinx) -> None:
                 page.unlink()
 
 
+def _submodule(module, name: str) -> bool:
+    """Whether ``module`` is a package with a submodule ``name`` (not yet imported)."""
+    import importlib.util
+
+    if not hasattr(module, "__path__"):
+        return False
+    try:
+        return importlib.util.find_spec(f"{module.__name__}.{name}") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _stale_api_page(page: Path) -> bool:
     """Whether a generated page documents an object that is gone, moved to another module, or lists one that is."""
-    import importlib.util
     import inspect
 
     from sphinx.ext.autosummary import ImportExceptionGroup, import_by_name
@@ -329,7 +340,7 @@ def _stale_api_page(page: Path) -> bool:
         return True  # still importable from here, but documented (and listed) where it is defined now
     if inspect.ismodule(obj):  # a module's page lists its members: one that is gone makes the listing stale
         for member in AUTOSUMMARY_ENTRY.findall(page.read_text(encoding="utf-8")):
-            if not hasattr(obj, member) and importlib.util.find_spec(f"{obj.__name__}.{member}") is None:
+            if not hasattr(obj, member) and not _submodule(obj, member):
                 return True
     return False
 
