@@ -6,7 +6,8 @@ Everything here is automatic for every page and every chapter of the registry:
   of the script that computed it, with a tooltip naming the script; a saved
   table's caption (``results-table``) names and links its script the same way;
 - each example page says, under its title, which chapter sections use it, with
-  links to those sections; the page is re-read whenever a chapter changes;
+  links to those sections; after the chapters are read, the pages whose line
+  changed are written again (and only those);
 - every image has an alt text without TeX: sphinx-gallery's alt texts (taken
   from matplotlib titles such as ``$1/\\lambda_{\\max}$``) are read as text
   (:func:`nnbook.book.tex.tex_to_text`), untitled figures are named after
@@ -102,11 +103,6 @@ def _read(app: Sphinx, doctree: nodes.document) -> None:
         title = table.children[0]
         label = f"{examples_dir(app.config)}/{script}"
         title += [nodes.Text(" Computed by "), nodes.inline(label, label, **{SOURCE: script}), nodes.Text(".")]
-    if _example_of(app, env.docname):
-        for gallery, doc in app.config.nnbook_chapters.items():
-            for path in (Path(env.doc2path(doc)), Path(app.srcdir, "exercises", f"{gallery}.md")):
-                if path.is_file():
-                    env.note_dependency(str(path))
 
 
 def _example_of(app: Sphinx, docname: str) -> tuple[str, str] | None:
@@ -377,13 +373,34 @@ def _execution_times(app: Sphinx, docname: str, source: list[str]) -> None:
         source[0] = drop_memory_column(source[0])
 
 
-def _reset(app: Sphinx, *args) -> None:
+USES_KEY = "nnbook_uses"
+
+
+def _uses_changed(app: Sphinx, env) -> list[str]:
+    """``env-updated``: the example pages whose "Used in" line changes with the chapters read in this build.
+
+    The line is made when a page is written, from every chapter's doctree; a
+    page whose line is unchanged is neither read nor written again, so a change
+    to a chapter's prose rewrites only the examples whose sections it moved.
+    """
     app._nnbook_uses = None
+    uses = _uses(app)
+    snapshot = {}
+    for (chapter, stem), places in uses.items():
+        numbers = [env.toc_secnumbers.get(doc, {}).get(f"#{anchor}") for doc, anchor, _ in places]
+        snapshot[f"{chapter}/{stem}"] = [(*place, number) for place, number in zip(places, numbers, strict=True)]
+    old = getattr(env, USES_KEY, None)
+    setattr(env, USES_KEY, snapshot)
+    examples = {f"{c}/{s}": doc for doc in env.all_docs if (pair := _example_of(app, doc)) for c, s in [pair]}
+    if old is None:
+        return sorted(examples.values())
+    changed = {key for key in set(old) | set(snapshot) if old.get(key) != snapshot.get(key)}
+    return sorted(examples[key] for key in changed if key in examples)
 
 
 def setup(app: Sphinx) -> dict:
     app.connect("doctree-read", _read)
-    app.connect("env-updated", _reset)
+    app.connect("env-updated", _uses_changed)
     app.connect("doctree-resolved", _resolved)
     app.connect("source-read", _execution_times, priority=600)  # after the plain-table rewrite (nnbook.book.build)
     app.add_node(nodes.image, override=True, html=(visit_image, None))
