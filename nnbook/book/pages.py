@@ -377,7 +377,7 @@ USES_KEY = "nnbook_uses"
 
 
 def _uses_changed(app: Sphinx, env) -> list[str]:
-    """``env-updated``: the example pages whose "Used in" line changes with the chapters read in this build.
+    """``env-get-updated``: the example pages whose "Used in" line changes with the chapters read in this build.
 
     The line is made when a page is written, from every chapter's doctree; a
     page whose line is unchanged is neither read nor written again, so a change
@@ -400,7 +400,7 @@ def _uses_changed(app: Sphinx, env) -> list[str]:
 
 def setup(app: Sphinx) -> dict:
     app.connect("doctree-read", _read)
-    app.connect("env-updated", _uses_changed)
+    app.connect("env-get-updated", _uses_changed, priority=900)  # after Sphinx numbered the sections
     app.connect("doctree-resolved", _resolved)
     app.connect("source-read", _execution_times, priority=600)  # after the plain-table rewrite (nnbook.book.build)
     app.add_node(nodes.image, override=True, html=(visit_image, None))
