@@ -53,6 +53,17 @@ def test_a_change_within_the_declared_tolerance_does_not_exceed_it():
     assert report.diff(old, new)[0].exceeds
 
 
+def test_round_off_under_the_same_published_text_does_not_exceed():
+    old, new = _snap(x=2.4400001), _snap(x=2.4400003)
+    new["value"]["x"]["text"] = old["value"]["x"]["text"] = "2.44"
+    (change,) = report.diff(old, new)
+    assert change.relative < report.ROUND_OFF and not change.exceeds
+    new["value"]["x"]["text"] = "2.45"  # the published number moved: exceeds
+    assert report.diff(old, new)[0].exceeds
+    new["value"]["x"].update(value=2.45, text="2.44")  # a real change hidden by the rounding of the text: exceeds
+    assert report.diff(old, new)[0].exceeds
+
+
 def test_new_removed_and_zero_based_changes_always_exceed():
     changes = report.diff(_snap(gone=1.0, zero=0.0), _snap(zero=1.0, added=2.0))
     by_name = {c.name: c for c in changes}

@@ -60,6 +60,11 @@ class Change:
     exceeds: bool  # beyond the declared tolerance (strict mode fails on it)
 
 
+#: A relative change of a value's raw number that leaves its published text unchanged and is at most this large is
+#: round-off (float32 sums in a different order), not a change of the result: it is listed but never exceeds.
+ROUND_OFF = 1e-6
+
+
 def snapshot(folder: Path) -> dict[str, dict]:
     """Every valid result in the store ``folder`` as plain data; files that fail validation are left out."""
     snap: dict[str, dict] = {section: {} for section in SECTIONS}
@@ -113,8 +118,10 @@ def _scalar_change(name: str, kind: str, old: Mapping | None, new: Mapping | Non
         return None
     tolerance = (new or old or {}).get("tolerance")
     relative = _relative(*(None if e is None else _number(e.get("value")) for e in (old, new)))
-    exceeds = relative is None or relative > (tolerance or 0.0)
     texts = [None if e is None else e["text"] for e in (old, new)]
+    exceeds = relative is None or relative > (tolerance or 0.0)
+    if texts[0] == texts[1] and relative is not None and relative <= ROUND_OFF:
+        exceeds = False  # the published number is the same; the raw one moved by floating-point round-off
     return Change(name, kind, "", texts[0], texts[1], relative, tolerance, exceeds)
 
 
