@@ -76,31 +76,11 @@ def test_fit_seeds_scores_every_member(seed_sets):
     np.testing.assert_array_equal(again.test_accuracy, fits.test_accuracy)
     np.testing.assert_array_equal(again.num_regions, fits.num_regions)
     for s, model in enumerate(again.models):  # oracle: boundary fractions counted by hand on each member's grid
-        labels = regions_on_grid(relu_mlp.fold_batchnorm(model), -1.5, 1.5, 40).labels
-        edge = np.zeros(labels.shape, dtype=bool)
-        edge[:, :-1] |= labels[:, 1:] != labels[:, :-1]
-        edge[:-1, :] |= labels[1:, :] != labels[:-1, :]
-        xs = np.linspace(-1.5, 1.5, 40)
-        gx, gy = np.meshgrid(xs, xs)
-        X = seed_sets[s][0]
-        near = (np.hypot(gx.ravel()[:, None] - X[:, 0], gy.ravel()[:, None] - X[:, 1]).min(axis=1) <= 0.2).reshape(
-            40, 40
-        )
-        assert again.near_far[s] == pytest.approx(edge[near].mean() / edge[~near].mean(), rel=1e-12)
+        assert again.near_far[s] == pytest.approx(_near_far_by_hand(model, seed_sets[s][0]), rel=1e-12)
     np.testing.assert_array_equal(again.initial_regions, fits.initial_regions)
     for s, seed in enumerate(seeds):  # at initialisation, oracle as above on the untrained network
         init = relu_mlp.mlp(2, 2, 8, 3, seed, batch_norm=True).eval()
-        labels = regions_on_grid(relu_mlp.fold_batchnorm(init), -1.5, 1.5, 40).labels
-        edge = np.zeros(labels.shape, dtype=bool)
-        edge[:, :-1] |= labels[:, 1:] != labels[:, :-1]
-        edge[:-1, :] |= labels[1:, :] != labels[:-1, :]
-        xs = np.linspace(-1.5, 1.5, 40)
-        gx, gy = np.meshgrid(xs, xs)
-        X = seed_sets[s][0]
-        near = (np.hypot(gx.ravel()[:, None] - X[:, 0], gy.ravel()[:, None] - X[:, 1]).min(axis=1) <= 0.2).reshape(
-            40, 40
-        )
-        assert again.initial_near_far[s] == pytest.approx(edge[near].mean() / edge[~near].mean(), rel=1e-12)
+        assert again.initial_near_far[s] == pytest.approx(_near_far_by_hand(init, seed_sets[s][0]), rel=1e-12)
 
 
 def test_fit_seeds_rejects_bad_input(seed_sets):
@@ -151,3 +131,15 @@ def test_fit_seeds_refuses_a_radius_that_separates_nothing(seed_sets):
         depthwidth.fit_seeds(seed_sets[:2], seed_sets[:2], 1, 4, config(), lo=1.0, hi=0.0)
     with pytest.raises(TypeError, match="config"):
         depthwidth.fit_seeds(seed_sets[:2], seed_sets[:2], 1, 4, {"lr": 0.1})
+
+
+def _near_far_by_hand(model, X):
+    """Boundary fraction of the 40 x 40 grid cells within 0.2 of a point of X over that of the other cells."""
+    labels = regions_on_grid(relu_mlp.fold_batchnorm(model), -1.5, 1.5, 40).labels
+    edge = np.zeros(labels.shape, dtype=bool)
+    edge[:, :-1] |= labels[:, 1:] != labels[:, :-1]
+    edge[:-1, :] |= labels[1:, :] != labels[:-1, :]
+    gx, gy = np.meshgrid(np.linspace(-1.5, 1.5, 40), np.linspace(-1.5, 1.5, 40))
+    distance = np.hypot(gx.ravel()[:, None] - X[:, 0], gy.ravel()[:, None] - X[:, 1]).min(axis=1)
+    near = (distance <= 0.2).reshape(40, 40)
+    return edge[near].mean() / edge[~near].mean()

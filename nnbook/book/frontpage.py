@@ -139,7 +139,7 @@ class ChapterStatus(SphinxDirective):
             raise self.error("chapter-status belongs on a page of the chapter registry")
         folder = results_folder(self.env.app) / gallery
         files = sorted(folder.glob("*.json")) + sorted(folder.glob("*.csv")) if folder.is_dir() else []
-        examples = [e for e in rerun.examples(self.env.srcdir, self.env.config.sphinx_gallery_conf)]
+        examples = rerun.examples(self.env.srcdir, self.env.config.sphinx_gallery_conf)
         records = []
         for example in examples:
             if example.name.startswith(gallery + "/"):
